@@ -1,0 +1,139 @@
+// Package config loads, defaults and validates an attrsync sync definition
+// (one YAML file per sync, SPEC §1).
+package config
+
+import "time"
+
+// Config is one sync: where changes come from, how they map onto Iterable
+// user fields, and how they are delivered.
+type Config struct {
+	Sync          Sync          `yaml:"sync"`
+	Kafka         Kafka         `yaml:"kafka"`
+	Source        Source        `yaml:"source"`
+	Redis         Redis         `yaml:"redis"`
+	Iterable      Iterable      `yaml:"iterable"`
+	Batch         Batch         `yaml:"batch"`
+	RateLimit     RateLimit     `yaml:"rate_limit"`
+	Retry         Retry         `yaml:"retry"`
+	DLQ           DLQ           `yaml:"dlq"`
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	Telemetry     Telemetry     `yaml:"telemetry"`
+}
+
+// Sync names the sync; the name namespaces state, the default group and metrics.
+type Sync struct {
+	Name string `yaml:"name"`
+}
+
+// Kafka is the consumer side.
+type Kafka struct {
+	Brokers           []string      `yaml:"brokers"`
+	Topics            []string      `yaml:"topics"`
+	GroupID           string        `yaml:"group_id"`
+	StartOffset       string        `yaml:"start_offset"` // earliest | latest
+	SessionTimeout    time.Duration `yaml:"session_timeout"`
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	TLS               TLS           `yaml:"tls"`
+	SASL              SASL          `yaml:"sasl"`
+}
+
+// TLS configures transport security towards the brokers.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SASL configures broker authentication. Password is a secret.
+type SASL struct {
+	Mechanism string `yaml:"mechanism"` // "" | PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+}
+
+// Source says how message values are shaped.
+type Source struct {
+	Format   string `yaml:"format"`    // debezium | flat | json
+	OnDelete string `yaml:"on_delete"` // ignore | unset
+}
+
+// Redis is where per-user state lives. Password is a secret, and so is any
+// password inside URL.
+type Redis struct {
+	URL       string `yaml:"url"`
+	Password  string `yaml:"password"`
+	KeyPrefix string `yaml:"key_prefix"`
+	Cluster   bool   `yaml:"cluster"`
+}
+
+// Iterable is the destination. APIKey is a secret.
+type Iterable struct {
+	Region             string      `yaml:"region"` // us | eu
+	BaseURL            string      `yaml:"base_url"`
+	APIKey             string      `yaml:"api_key"`
+	Mode               string      `yaml:"mode"` // upsert | update
+	Identifier         Identifier  `yaml:"identifier"`
+	PreferUserID       bool        `yaml:"prefer_user_id"`
+	MergeNestedObjects bool        `yaml:"merge_nested_objects"`
+	CreateNewFields    bool        `yaml:"create_new_fields"`
+	UpdateOnlyFlag     bool        `yaml:"update_only_flag"`
+	Attributes         []Attribute `yaml:"attributes"`
+}
+
+// Identifier says which row field identifies the user and as what.
+type Identifier struct {
+	Source string `yaml:"source"` // field path in the row
+	As     string `yaml:"as"`     // email | userId
+}
+
+// Attribute maps one row field onto one Iterable user field.
+type Attribute struct {
+	From  string `yaml:"from"`
+	To    string `yaml:"to"`
+	Type  string `yaml:"type"`  // auto | string | number | boolean | date | object
+	Unit  string `yaml:"unit"`  // s | ms | us | ns | days (type date, numeric input)
+	Nulls string `yaml:"nulls"` // send | skip
+}
+
+// Batch bounds one bulkUpdate request and how long a change may wait.
+type Batch struct {
+	MaxUsers int           `yaml:"max_users"`
+	MaxBytes int           `yaml:"max_bytes"`
+	MaxWait  time.Duration `yaml:"max_wait"`
+}
+
+// RateLimit paces requests to Iterable.
+type RateLimit struct {
+	BulkUpdatePerSecond float64 `yaml:"bulk_update_per_second"`
+	LookupPerSecond     float64 `yaml:"lookup_per_second"`
+	Share               float64 `yaml:"share"`
+	Scope               string  `yaml:"scope"` // global | local
+}
+
+// Retry shapes the backoff for transient Iterable failures.
+type Retry struct {
+	InitialInterval time.Duration `yaml:"initial_interval"`
+	MaxInterval     time.Duration `yaml:"max_interval"`
+	MaxElapsed      time.Duration `yaml:"max_elapsed"` // 0: retry until success
+}
+
+// DLQ names the dead-letter topic.
+type DLQ struct {
+	Topic string `yaml:"topic"`
+}
+
+// Telemetry configures metrics, traces and logs.
+type Telemetry struct {
+	Listen       string `yaml:"listen"`
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	LogLevel     string `yaml:"log_level"`
+	LogFormat    string `yaml:"log_format"`
+}
+
+// The two delivery modes of iterable.mode.
+const (
+	ModeUpsert = "upsert"
+	ModeUpdate = "update"
+)
