@@ -5,8 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
+		"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,11 +52,11 @@ func (r *Redis) Start() {
 	r.cmd = exec.Command(bin,
 		"--bind", host, "--port", port, "--dir", r.dir,
 		"--save", "", "--appendonly", "no", "--protected-mode", "no",
+		"--logfile", filepath.Join(r.dir, "redis.log"),
 		// The state layout packs users into small hashes; these keep them in
 		// Redis's compact listpack encoding (see README, "Redis sizing").
-		"--hash-max-listpack-entries", "512", "--hash-max-listpack-value", "128",
+		"--hash-max-listpack-entries", "1024", "--hash-max-listpack-value", "128",
 	)
-	r.cmd.Stdout = os.Stderr
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("start redis-server: %v", err)
 	}

@@ -1,0 +1,53 @@
+package state
+
+import (
+	"encoding/binary"
+	"strconv"
+
+	"github.com/attrsync/attrsync/internal/change"
+	"github.com/cespare/xxhash/v2"
+)
+
+// bucketBits sets the number of bucket hashes (2^12). With the listpack
+// limits in the README (1024 entries), buckets stay compact up to about four
+// million users per sync; fewer buckets would make each HGET scan a longer
+// listpack. The number is part of the stored layout and must not change.
+const bucketBits = 12
+
+// userKey addresses one user's record: a bucket hash and a field in it.
+type userKey struct {
+	bucket uint32
+	field  [8]byte
+}
+
+// keyOf hashes an identifier. The field is a 64-bit xxhash and the bucket an
+// independent 32-bit FNV-1a, so two users share a record only if both
+// hashes collide (about 2^-78 per pair).
+func keyOf(id change.Identifier) userKey {
+	var k userKey
+	d := xxhash.New()
+	_, _ = d.Write([]byte{byte(id.Kind)})
+	_, _ = d.WriteString(id.Value)
+	binary.BigEndian.PutUint64(k.field[:], d.Sum64())
+	h := uint32(2166136261)
+	h = (h ^ uint32(id.Kind)) * 16777619
+	for i := 0; i < len(id.Value); i++ {
+		h = (h ^ uint32(id.Value[i])) * 16777619
+	}
+	k.bucket = h >> (32 - bucketBits)
+	return k
+}
+
+// bucketKey is the Redis key of a bucket hash.
+func (s *Store) bucketKey(bucket uint32) string {
+	b := make([]byte, 0, len(s.base)+8)
+	b = append(b, s.base...)
+	b = append(b, ":s:"...)
+	b = strconv.AppendUint(b, uint64(bucket), 10)
+	return string(b)
+}
+
+// topicHash identifies a topic inside a record.
+func topicHash(topic string) uint32 {
+	return uint32(xxhash.Sum64String(topic))
+}

@@ -1,0 +1,218 @@
+package state_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/state"
+	"github.com/attrsync/attrsync/internal/testenv"
+	"github.com/redis/go-redis/v9"
+)
+
+func newStore(t *testing.T, rdb redis.UniversalClient, attrs ...string) *state.Store {
+	t.Helper()
+	s, err := state.New(context.Background(), rdb, "attrsync", "test", attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func client(t *testing.T) *redis.Client {
+	t.Helper()
+	r := testenv.StartRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+func attr(name, json string) change.Attr { return change.Attr{Name: name, JSON: []byte(json)} }
+
+func names(attrs []change.Attr) []string {
+	var out []string
+	for _, a := range attrs {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
+func TestDiffAdvanceAndStale(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	s := newStore(t, rdb, "firstName", "planTier", "age")
+	ann := change.Identifier{Kind: change.Email, Value: "ann@example.com"}
+	pos := change.Position{Topic: "users", Partition: 3, Offset: 41}
+
+	recs, err := s.Load(ctx, []change.Identifier{ann})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0].Found {
+		t.Fatal("new user found in empty state")
+	}
+	first := []change.Attr{attr("firstName", `"Ann"`), attr("planTier", `"pro"`)}
+	if got := names(s.Changed(recs[0], first)); !slices.Equal(got, []string{"firstName", "planTier"}) {
+		t.Fatalf("new user: changed %v, want all", got)
+	}
+	if err := s.Save(ctx, []change.Identifier{ann}, []state.Record{s.Apply(recs[0], first, pos, false, time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+
+	recs, err = s.Load(ctx, []change.Identifier{ann})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := []change.Attr{attr("firstName", `"Ann"`), attr("planTier", `"team"`), attr("age", `30`)}
+	if got := names(s.Changed(recs[0], next)); !slices.Equal(got, []string{"planTier", "age"}) {
+		t.Fatalf("changed %v, want [planTier age]", got)
+	}
+	if got := s.Changed(recs[0], first); len(got) != 0 {
+		t.Fatalf("unchanged values reported as changed: %v", names(got))
+	}
+	for _, c := range []struct {
+		pos   change.Position
+		stale bool
+	}{
+		{pos, true},
+		{change.Position{Topic: "users", Partition: 3, Offset: 40}, true},
+		{change.Position{Topic: "users", Partition: 3, Offset: 42}, false},
+		{change.Position{Topic: "users", Partition: 4, Offset: 1}, false},
+		{change.Position{Topic: "other", Partition: 3, Offset: 1}, false},
+	} {
+		if got := recs[0].Stale(c.pos); got != c.stale {
+			t.Errorf("Stale(%v) = %v, want %v", c.pos, got, c.stale)
+		}
+	}
+
+	// Forgetting keeps the position (stale detection) but drops fingerprints.
+	forgotten := s.Apply(recs[0], nil, change.Position{Topic: "users", Partition: 3, Offset: 50}, true, time.Now())
+	if err := s.Save(ctx, []change.Identifier{ann}, []state.Record{forgotten}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ = s.Load(ctx, []change.Identifier{ann})
+	if !recs[0].Stale(change.Position{Topic: "users", Partition: 3, Offset: 49}) {
+		t.Error("forgotten user lost its position")
+	}
+	if got := names(s.Changed(recs[0], first)); len(got) != 2 {
+		t.Errorf("forgotten user: changed %v, want all", got)
+	}
+}
+
+func TestMappingChangeKeepsFingerprints(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	old := newStore(t, rdb, "firstName", "planTier", "legacy")
+	bob := change.Identifier{Kind: change.UserID, Value: "u-1"}
+	vals := []change.Attr{attr("firstName", `"Bob"`), attr("planTier", `"pro"`), attr("legacy", `1`)}
+	rec := old.Apply(state.Record{}, vals, change.Position{Topic: "t", Offset: 1}, false, time.Now())
+	if err := old.Save(ctx, []change.Identifier{bob}, []state.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new mapping drops "legacy", reorders, and adds "city".
+	cur := newStore(t, rdb, "city", "planTier", "firstName")
+	recs, err := cur.Load(ctx, []change.Identifier{bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := names(cur.Changed(recs[0], []change.Attr{attr("city", `"Oslo"`), attr("planTier", `"pro"`), attr("firstName", `"Bob"`)}))
+	if !slices.Equal(got, []string{"city"}) {
+		t.Fatalf("after mapping change: changed %v, want [city]", got)
+	}
+}
+
+func TestSyncsDoNotShareState(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	a, _ := state.New(ctx, rdb, "attrsync", "sync-a", []string{"x"})
+	b, _ := state.New(ctx, rdb, "attrsync", "sync-b", []string{"x"})
+	u := change.Identifier{Kind: change.Email, Value: "u@example.com"}
+	vals := []change.Attr{attr("x", `1`)}
+	if err := a.Save(ctx, []change.Identifier{u}, []state.Record{a.Apply(state.Record{}, vals, change.Position{Topic: "t"}, false, time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := b.Load(ctx, []change.Identifier{u})
+	if recs[0].Found {
+		t.Fatal("sync-b sees sync-a's state")
+	}
+	n, err := a.Reset(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("Reset = %d, %v; want 1 user", n, err)
+	}
+	recs, _ = a.Load(ctx, []change.Identifier{u})
+	if recs[0].Found {
+		t.Fatal("state survived Reset")
+	}
+}
+
+func TestCorruptRecordIsAnError(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	s := newStore(t, rdb, "x")
+	u := change.Identifier{Kind: change.Email, Value: "u@example.com"}
+	if err := s.Save(ctx, []change.Identifier{u}, []state.Record{s.Apply(state.Record{}, []change.Attr{attr("x", `1`)}, change.Position{}, false, time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := rdb.Keys(ctx, "attrsync:test:s:*").Result()
+	for _, k := range keys {
+		fields, _ := rdb.HKeys(ctx, k).Result()
+		for _, f := range fields {
+			rdb.HSet(ctx, k, f, "\x01garbage")
+		}
+	}
+	if _, err := s.Load(ctx, []change.Identifier{u}); err == nil {
+		t.Fatal("corrupt record loaded without error")
+	}
+}
+
+// TestMemoryPerUser reports the Redis memory one synced user costs with ten
+// attributes; `make bench` measures it at a larger scale.
+func TestMemoryPerUser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 50k users")
+	}
+	ctx := context.Background()
+	rdb := client(t)
+	attrs := make([]string, 10)
+	for i := range attrs {
+		attrs[i] = fmt.Sprintf("attribute%d", i)
+	}
+	s := newStore(t, rdb, attrs...)
+	before := usedMemory(t, rdb)
+	const users = 200_000
+	batch := make([]change.Identifier, 0, 1000)
+	recs := make([]state.Record, 0, 1000)
+	for i := range users {
+		id := change.Identifier{Kind: change.Email, Value: fmt.Sprintf("user%07d@example.com", i)}
+		vals := make([]change.Attr, len(attrs))
+		for j, a := range attrs {
+			vals[j] = attr(a, fmt.Sprintf(`"value-%d-%d"`, i, j))
+		}
+		batch = append(batch, id)
+		recs = append(recs, s.Apply(state.Record{}, vals, change.Position{Topic: "users", Partition: i % 12, Offset: int64(i) * 97}, false, time.Now()))
+		if len(batch) == cap(batch) {
+			if err := s.Save(ctx, batch, recs); err != nil {
+				t.Fatal(err)
+			}
+			batch, recs = batch[:0], recs[:0]
+		}
+	}
+	per := float64(usedMemory(t, rdb)-before) / users
+	t.Logf("redis memory per user (10 attributes): %.1f bytes", per)
+	if per > 128 {
+		t.Errorf("state costs %.1f bytes per user, over the 128-byte budget", per)
+	}
+}
+
+func usedMemory(t *testing.T, rdb *redis.Client) int64 {
+	t.Helper()
+	n, err := state.UsedMemory(context.Background(), rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
