@@ -5,7 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-		"os/exec"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
