@@ -1,0 +1,115 @@
+package config
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/attrsync/attrsync/schemas"
+)
+
+func TestSchemaIsValidJSONSchema(t *testing.T) {
+	// Compiling checks the file against the 2020-12 meta-schema.
+	if _, err := compileSchema(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSchemaMatchesConfigStruct keeps the schema and the Go types in step:
+// every YAML key of Config has a schema property and vice versa, and every
+// default the schema documents is the one defaults() applies.
+func TestSchemaMatchesConfigStruct(t *testing.T) {
+	data, err := schemas.FS.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root map[string]any
+	if err := json.Unmarshal(data, &root); err != nil {
+		t.Fatal(err)
+	}
+	defs, _ := root["$defs"].(map[string]any)
+	resolve := func(s map[string]any) map[string]any {
+		if ref, ok := s["$ref"].(string); ok {
+			target, _ := defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)
+			merged := map[string]any{}
+			for k, v := range target {
+				merged[k] = v
+			}
+			for k, v := range s {
+				merged[k] = v
+			}
+			return merged
+		}
+		return s
+	}
+
+	var walk func(path string, s map[string]any, typ reflect.Type, def reflect.Value)
+	walk = func(path string, s map[string]any, typ reflect.Type, def reflect.Value) {
+		s = resolve(s)
+		switch {
+		case typ.Kind() == reflect.Struct:
+			if s["additionalProperties"] != false {
+				t.Errorf("%s: additionalProperties must be false so typos are caught", path)
+			}
+			props, _ := s["properties"].(map[string]any)
+			fields := yamlFields(typ)
+			for name := range props {
+				if _, ok := fields[name]; !ok {
+					t.Errorf("%s: schema property %q has no Config field", path, name)
+				}
+			}
+			for i := range typ.NumField() {
+				f := typ.Field(i)
+				name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+				sub, ok := props[name].(map[string]any)
+				if !ok {
+					t.Errorf("%s: Config field %s (%q) is missing from the schema", path, f.Name, name)
+					continue
+				}
+				var fv reflect.Value
+				if def.IsValid() {
+					fv = def.Field(i)
+				}
+				walk(childPath(path, name), sub, f.Type, fv)
+			}
+		case typ.Kind() == reflect.Slice:
+			items, _ := s["items"].(map[string]any)
+			if items == nil {
+				t.Errorf("%s: schema has no items", path)
+				return
+			}
+			walk(path+"[]", items, typ.Elem(), reflect.Value{})
+		default:
+			want, has := s["default"]
+			if !has || !def.IsValid() {
+				return
+			}
+			if !defaultMatches(want, def) {
+				t.Errorf("%s: schema default %v, defaults() has %v", path, want, def.Interface())
+			}
+		}
+	}
+	walk("", root, reflect.TypeFor[Config](), reflect.ValueOf(defaults()))
+}
+
+func defaultMatches(schemaDefault any, v reflect.Value) bool {
+	if v.Type() == durationType {
+		s, _ := schemaDefault.(string)
+		d, err := time.ParseDuration(s)
+		return err == nil && d == time.Duration(v.Int())
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return schemaDefault == v.String()
+	case reflect.Bool:
+		return schemaDefault == v.Bool()
+	case reflect.Int:
+		f, ok := schemaDefault.(float64)
+		return ok && f == float64(v.Int())
+	case reflect.Float64:
+		return schemaDefault == v.Float()
+	}
+	return false
+}
