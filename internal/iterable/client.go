@@ -1,0 +1,259 @@
+package iterable
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// API paths the client calls.
+const (
+	EndpointBulkUpdate = "/api/users/bulkUpdate"
+	EndpointGetByEmail = "/api/users/getByEmail"
+	EndpointByUserID   = "/api/users/byUserId"
+)
+
+// Defaults of the client's options.
+const (
+	DefaultTimeout   = 30 * time.Second
+	DefaultUserAgent = "attrsync"
+	// DefaultPenalty is how long a 429 without Retry-After pauses the
+	// endpoint's limiter.
+	DefaultPenalty = time.Second
+	// maxResponseBytes bounds what is read of a response: a bulkUpdate
+	// answer listing 1000 failed users is well under 1 MB.
+	maxResponseBytes = 16 << 20
+)
+
+// Limiter paces calls to one endpoint. It is declared here, where it is
+// used, so that the client does not depend on Redis; the limiters of
+// internal/ratelimit satisfy it.
+type Limiter interface {
+	// Wait blocks until one request may be sent, and says how long it took.
+	Wait(ctx context.Context) (time.Duration, error)
+}
+
+// Pacer is a Limiter that a 429 can slow down.
+type Pacer interface {
+	Limiter
+	// Penalize holds back every caller sharing the budget for d.
+	Penalize(ctx context.Context, d time.Duration) error
+}
+
+// Client calls Iterable's user API. It is safe for concurrent use.
+type Client struct {
+	baseURL string
+	// apiKey is a closure rather than a string: fmt prints a func as its
+	// code address, never what it captured, so even a Client value
+	// formatted through reflection (%v of *c, a field of another struct)
+	// cannot show the key.
+	apiKey    func() string
+	http      *http.Client
+	timeout   time.Duration
+	userAgent string
+	bulk      Limiter
+	lookup    Limiter
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sends requests through hc (a shallow copy of it, which the
+// client makes refuse redirects: Go forwards custom headers such as Api-Key
+// across hosts). Its Timeout, if any, applies on top of WithTimeout.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.http = hc
+		}
+	}
+}
+
+// WithTimeout bounds one request, from sending to the end of the response
+// body (default 30s). Running out of it is a transient ErrTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.timeout = d
+		}
+	}
+}
+
+// WithUserAgent sets the User-Agent header, such as "attrsync/1.2.3".
+func WithUserAgent(ua string) Option {
+	return func(c *Client) {
+		if ua != "" {
+			c.userAgent = ua
+		}
+	}
+}
+
+// WithBulkLimiter paces POST /api/users/bulkUpdate. If l is also a
+// Pacer, a 429 penalizes it.
+func WithBulkLimiter(l Limiter) Option {
+	return func(c *Client) { c.bulk = l }
+}
+
+// WithLookupLimiter paces the user lookups (getByEmail and byUserId share
+// one budget). If l is also a Pacer, a 429 penalizes it.
+func WithLookupLimiter(l Limiter) Option {
+	return func(c *Client) { c.lookup = l }
+}
+
+// New returns a client for the Iterable API at baseURL (such as
+// https://api.iterable.com) authenticating with apiKey.
+func New(baseURL, apiKey string, opts ...Option) *Client {
+	c := &Client{
+		baseURL:   strings.TrimRight(baseURL, "/"),
+		apiKey:    func() string { return apiKey },
+		http:      http.DefaultClient,
+		timeout:   DefaultTimeout,
+		userAgent: DefaultUserAgent,
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	hc := *c.http
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = &hc
+	return c
+}
+
+// String describes the client without its API key.
+func (c *Client) String() string {
+	return fmt.Sprintf("iterable.Client{baseURL: %q, apiKey: [REDACTED]}", c.baseURL)
+}
+
+// GoString is String, so that %#v does not print the key either.
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue keeps the API key out of slog output.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("base_url", c.baseURL))
+}
+
+// response is what do read of an answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do waits on limiter, sends one request and reads the whole answer within
+// the per-request timeout. A transport failure is a *TransportError, the
+// timeout an ErrTimeout, and the caller's context ending its own error.
+func (c *Client) do(ctx context.Context, limiter Limiter, method, endpoint string, query url.Values, body []byte) (*response, error) {
+	if limiter != nil {
+		if _, err := limiter.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("iterable: %s: %w: %w", endpoint, ErrRateLimiter, err)
+		}
+	}
+	u := c.baseURL + endpoint
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	reqCtx, cancel := context.WithTimeoutCause(ctx, c.timeout, ErrTimeout)
+	defer cancel()
+
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(reqCtx, method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("iterable: %s: build request: %w", endpoint, withoutURL(err))
+	}
+	req.Header.Set("Api-Key", c.apiKey())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, c.failure(ctx, reqCtx, endpoint, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, c.failure(ctx, reqCtx, endpoint, err)
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+}
+
+// failure classifies an error of sending or reading: the caller's context,
+// the per-request timeout, or the network.
+func (c *Client) failure(ctx, reqCtx context.Context, endpoint string, err error) error {
+	err = withoutURL(err)
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("iterable: %s: %w", endpoint, ctx.Err())
+	case errors.Is(context.Cause(reqCtx), ErrTimeout):
+		return fmt.Errorf("%w: %s after %s", ErrTimeout, endpoint, c.timeout)
+	default:
+		return &TransportError{Endpoint: endpoint, Err: err}
+	}
+}
+
+// withoutURL drops the *url.Error around err: it names the URL, whose query
+// may hold an email, which must not reach logs above debug level.
+func withoutURL(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Err
+	}
+	return err
+}
+
+// apiError builds the error of a non-200 answer and, on 429, slows the
+// endpoint's limiter down.
+func (c *Client) apiError(ctx context.Context, limiter Limiter, endpoint string, r *response) *APIError {
+	e := &APIError{
+		Status:     r.status,
+		Endpoint:   endpoint,
+		RetryAfter: parseRetryAfter(r.header.Get("Retry-After"), time.Now()),
+	}
+	var body struct {
+		Msg    string          `json:"msg"`
+		Code   string          `json:"code"`
+		Params json.RawMessage `json:"params"`
+	}
+	if json.Unmarshal(r.body, &body) == nil {
+		e.Code, e.Msg = body.Code, body.Msg
+		if len(body.Params) > 0 && string(body.Params) != "null" {
+			e.Params = body.Params
+		}
+	} else {
+		e.Msg = strings.TrimSpace(string(r.body))
+	}
+	if len(e.Msg) > maxErrorMsgLength {
+		e.Msg = e.Msg[:maxErrorMsgLength] + "…"
+	}
+	// Defence in depth: a proxy that echoes the request must not leak the key.
+	if key := c.apiKey(); key != "" {
+		e.Msg = strings.ReplaceAll(e.Msg, key, "[REDACTED]")
+		if bytes.Contains(e.Params, []byte(key)) {
+			e.Params = nil
+		}
+	}
+	if r.status == http.StatusTooManyRequests {
+		if p, ok := limiter.(Pacer); ok {
+			d := e.RetryAfter
+			if d <= 0 {
+				d = DefaultPenalty
+			}
+			// Best effort: the local part of the pause always applies, and
+			// a Redis that stays down surfaces at the limiter's next Wait.
+			_ = p.Penalize(ctx, d)
+		}
+	}
+	return e
+}

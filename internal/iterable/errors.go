@@ -1,0 +1,207 @@
+package iterable
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrTimeout marks a request that ran out of the client's per-request
+// timeout. It is transient, unlike the cancellation of the caller's context.
+var ErrTimeout = errors.New("iterable: request timed out")
+
+// ErrRateLimiter marks a request that was not sent because its limiter
+// failed (a Redis outage under a global limit). Unless the caller's context
+// ended, it is transient: the users concerned are not at fault.
+var ErrRateLimiter = errors.New("rate limiter failed")
+
+// ErrInvalidBody marks a request that was not sent because its body is not
+// valid JSON (an Attr.JSON that is not JSON). Retrying cannot help.
+var ErrInvalidBody = errors.New("iterable: request body is not valid JSON")
+
+// Codes of IterableApiResponse that the client interprets.
+const (
+	CodeTypeMismatch   = "RequestFieldsTypesMismatched"
+	CodeBadAPIKey      = "BadApiKey"
+	CodeRateLimit      = "RateLimitExceeded"
+	CodeNoUserWithID   = "error.users.noUserWithIdExists"
+	maxErrorMsgLength  = 1024
+	maxRetryAfterValue = 24 * time.Hour
+)
+
+// APIError is a request Iterable answered with a status other than 200.
+// It holds no secret: the API key is never part of a response we keep.
+type APIError struct {
+	// Status is the HTTP status code.
+	Status int
+	// Code and Msg come from Iterable's {msg, code, params} body; Msg is the
+	// start of the raw body when it is not that JSON.
+	Code, Msg string
+	// Params is the body's params as sent (for a type mismatch, the
+	// validationErrors); it may hold user data, so it is not in Error().
+	Params json.RawMessage
+	// RetryAfter is the delay the Retry-After header asked for, 0 if none.
+	RetryAfter time.Duration
+	// Endpoint is the API path, such as /api/users/bulkUpdate.
+	Endpoint string
+}
+
+// Error describes the failure without params.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "iterable: %s: HTTP %d", e.Endpoint, e.Status)
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	}
+	if e.Msg != "" {
+		b.WriteString(": " + e.Msg)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	return b.String()
+}
+
+// Transient reports whether retrying the same request may succeed: 408, 429
+// and 5xx other than 501 Not Implemented.
+func (e *APIError) Transient() bool {
+	switch {
+	case e.Status == http.StatusRequestTimeout, e.Status == http.StatusTooManyRequests:
+		return true
+	case e.Status == http.StatusNotImplemented:
+		return false
+	default:
+		return e.Status >= 500 && e.Status <= 599
+	}
+}
+
+// TransportError is a request that got no HTTP response: the connection
+// failed, was reset, or the response could not be read.
+type TransportError struct {
+	Endpoint string
+	Err      error
+}
+
+// Error names the endpoint and the cause.
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("iterable: %s: %v", e.Endpoint, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// IsTransient reports whether err is worth retrying: a network failure, the
+// client's per-request timeout, a failing rate limiter, or an APIError with status 408, 429 or 5xx
+// except 501. The caller's own context being cancelled or past its deadline
+// is not transient, and neither is a certificate that does not verify.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrTimeout) {
+		return true
+	}
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
+		return apiErr.Transient()
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, ErrRateLimiter) {
+		return true
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return false
+	}
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		return false
+	}
+	_, ok := errors.AsType[*TransportError](err)
+	return ok
+}
+
+// IsAuth reports whether Iterable refused the API key (401 or 403): the sync
+// must stop, not dead-letter.
+func IsAuth(err error) bool {
+	apiErr, ok := errors.AsType[*APIError](err)
+	return ok && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden)
+}
+
+// RetryAfter returns the delay a Retry-After header asked for, if err
+// carries one.
+func RetryAfter(err error) (time.Duration, bool) {
+	apiErr, ok := errors.AsType[*APIError](err)
+	if !ok || apiErr.RetryAfter <= 0 {
+		return 0, false
+	}
+	return apiErr.RetryAfter, true
+}
+
+// FieldMismatch is one field whose value has a type other than the one the
+// project fixed for it.
+type FieldMismatch struct {
+	ExpectedType   string          `json:"expectedType"`
+	IncomingTypes  []string        `json:"incomingTypes"`
+	OffendingValue json.RawMessage `json:"offendingValue"`
+}
+
+// IsTypeMismatch reports whether err is Iterable's whole-request
+// RequestFieldsTypesMismatched, and which fields it names, keyed by field
+// name. Keys of the form "<project>:::<field>" are reduced to the field.
+// ok with an empty map means Iterable named no field the client could parse:
+// the offending users must then be found by splitting the request.
+func IsTypeMismatch(err error) (fields map[string]FieldMismatch, ok bool) {
+	apiErr, isAPI := errors.AsType[*APIError](err)
+	if !isAPI || apiErr.Code != CodeTypeMismatch {
+		return nil, false
+	}
+	var params struct {
+		ValidationErrors map[string]json.RawMessage `json:"validationErrors"`
+	}
+	fields = make(map[string]FieldMismatch)
+	if json.Unmarshal(apiErr.Params, &params) != nil {
+		return fields, true
+	}
+	for key, raw := range params.ValidationErrors {
+		var m FieldMismatch
+		if json.Unmarshal(raw, &m) != nil {
+			continue
+		}
+		if i := strings.LastIndex(key, ":::"); i >= 0 {
+			key = key[i+len(":::"):]
+		}
+		fields[key] = m
+	}
+	return fields, true
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+// Unparseable, negative or absurd values count as absent.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 || secs > int64(maxRetryAfterValue/time.Second) {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	d := at.Sub(now)
+	if d <= 0 || d > maxRetryAfterValue {
+		return 0
+	}
+	return d
+}
