@@ -1,0 +1,315 @@
+// Package sim is an Iterable API simulator: the user endpoints attrsync uses,
+// with Iterable's documented rules enforced rather than echoed, so tests can
+// assert on Iterable's end state instead of on mocks.
+//
+// It models one hybrid project (users have an email and/or a userId) and
+// serves:
+//
+//	POST /api/users/bulkUpdate
+//	GET  /api/users/getByEmail?email=      GET /api/users/{email}
+//	GET  /api/users/byUserId?userId=       GET /api/users/byUserId/{userId}
+//
+// plus admin endpoints under /_sim/ (see admin.go) for black-box tests of the
+// iterable-sim binary. Every API request is checked for the Api-Key header,
+// paced by per-endpoint GCRA rate limits, optionally disturbed by injected
+// Faults, and recorded.
+//
+// Decisions where Iterable's behaviour is undocumented are written down next
+// to the code that makes them and summarised in the Options documentation.
+package sim
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Endpoint names, used in Request.Endpoint, Stats.Requests and
+// Faults.Endpoints. Each has its own rate limit, as in Iterable.
+const (
+	EndpointBulkUpdate     = "bulkUpdate"     // POST /api/users/bulkUpdate
+	EndpointGetByEmail     = "getByEmail"     // GET /api/users/getByEmail?email=
+	EndpointGetByEmailPath = "getByEmailPath" // GET /api/users/{email}
+	EndpointByUserID       = "byUserId"       // GET /api/users/byUserId?userId=
+	EndpointByUserIDPath   = "byUserIdPath"   // GET /api/users/byUserId/{userId}
+	EndpointUnknown        = "unknown"        // anything else; answered 404 NotFound
+)
+
+// Defaults applied by New to zero Options fields.
+const (
+	DefaultBulkUpdatePerSecond = 5.0
+	DefaultLookupPerSecond     = 100.0
+	// DefaultMaxBodyBytes is Iterable's "4MB" bulkUpdate body limit read as
+	// decimal megabytes. The stricter reading is the useful one for a test
+	// oracle: a client that fits 4,000,000 bytes fits 4 MiB too, and it is the
+	// ceiling attrsync (batch.max_bytes) and RudderStack use.
+	DefaultMaxBodyBytes = 4_000_000
+)
+
+// Options configure a simulated Iterable project. The zero value is usable
+// except for APIKey: with no key every request is answered 401.
+type Options struct {
+	// APIKey is the project's server-side key, expected in the Api-Key (or
+	// Api_Key) header.
+	APIKey string
+
+	// BulkUpdatePerSecond is the bulkUpdate rate limit: 0 means 5 (Iterable's
+	// documented limit), negative means unlimited.
+	BulkUpdatePerSecond float64
+	// LookupPerSecond is the limit of each user lookup endpoint: 0 means 100,
+	// negative means unlimited.
+	LookupPerSecond float64
+	// RateTolerance is how early relative to an even pace a request may
+	// arrive: 0 means DefaultRateTolerance, negative means none (strict).
+	RateTolerance time.Duration
+	// RetryAfter adds a Retry-After header (whole seconds, at least 1) to 429
+	// answers. Off by default because Iterable documents none.
+	RetryAfter bool
+
+	// CreateNewFields is the project's "allow unrecognized fields" setting,
+	// used when a request does not carry createNewFields: nil means true.
+	CreateNewFields *bool
+	// UpdateOnlyEnabled models Iterable having enabled the undocumented
+	// bulkUpdate "updateOnly" flag for the account. When false the flag is
+	// ignored and missing users are created, as a field the account does not
+	// know would be; tests then see the users that were wrongly created.
+	UpdateOnlyEnabled bool
+	// VersionField names a numeric data field used to detect ordering bugs:
+	// an accepted update carrying a lower value than the profile holds
+	// counts in Stats.OrderRegressions. Empty disables the check.
+	VersionField string
+
+	// MaxBodyBytes caps bulkUpdate bodies: 0 means DefaultMaxBodyBytes,
+	// negative means unlimited. Larger bodies get 413 BatchTooLarge.
+	MaxBodyBytes int
+	// DiscardBodies stops Request.Bulk from being kept, for benchmarks and
+	// demos where retaining every decoded body would cost too much memory.
+	DiscardBodies bool
+
+	// Logger receives debug logs (never the API key); nil discards them.
+	Logger *slog.Logger
+	// Now is the clock, for the rate limiter and timestamps; nil means
+	// time.Now. Injected latency always uses real time.
+	Now func() time.Time
+	// Seed makes the random choices of injected faults repeatable; 0 seeds
+	// randomly.
+	Seed uint64
+}
+
+// Server is a simulated Iterable project. It is an http.Handler; all methods
+// are safe for concurrent use.
+type Server struct {
+	opts      Options
+	createNew bool
+	maxBody   int64
+	log       *slog.Logger
+	now       func() time.Time
+	mux       *http.ServeMux
+	limiters  map[string]*gcra // immutable after New; nil entry = unlimited
+
+	faults faultState
+
+	mu       sync.Mutex // guards st, stats and requests
+	st       store
+	stats    counters
+	requests []Request
+}
+
+// New returns a simulated project configured by opts.
+func New(opts Options) *Server {
+	s := &Server{
+		opts:      opts,
+		createNew: opts.CreateNewFields == nil || *opts.CreateNewFields,
+		log:       opts.Logger,
+		now:       opts.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	switch {
+	case opts.MaxBodyBytes == 0:
+		s.maxBody = DefaultMaxBodyBytes
+	case opts.MaxBodyBytes < 0:
+		s.maxBody = math.MaxInt64
+	default:
+		s.maxBody = int64(opts.MaxBodyBytes)
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	s.faults.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+
+	tol := opts.RateTolerance
+	switch {
+	case tol == 0:
+		tol = DefaultRateTolerance
+	case tol < 0:
+		tol = 0
+	}
+	bulk := rateOrDefault(opts.BulkUpdatePerSecond, DefaultBulkUpdatePerSecond)
+	lookup := rateOrDefault(opts.LookupPerSecond, DefaultLookupPerSecond)
+	s.limiters = map[string]*gcra{
+		EndpointBulkUpdate:     newGCRA(bulk, tol),
+		EndpointGetByEmail:     newGCRA(lookup, tol),
+		EndpointGetByEmailPath: newGCRA(lookup, tol),
+		EndpointByUserID:       newGCRA(lookup, tol),
+		EndpointByUserIDPath:   newGCRA(lookup, tol),
+	}
+	s.st.init()
+	s.stats.init()
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/users/bulkUpdate", s.api(EndpointBulkUpdate, s.handleBulkUpdate))
+	mux.Handle("GET /api/users/getByEmail", s.api(EndpointGetByEmail, s.handleGetByEmail))
+	mux.Handle("GET /api/users/byUserId", s.api(EndpointByUserID, s.handleByUserID))
+	mux.Handle("GET /api/users/byUserId/{userId...}", s.api(EndpointByUserIDPath, s.handleByUserIDPath))
+	mux.Handle("GET /api/users/{email...}", s.api(EndpointGetByEmailPath, s.handleGetByEmailPath))
+	mux.Handle("/", s.api(EndpointUnknown, s.handleNotFound))
+	s.registerAdmin(mux)
+	s.mux = mux
+	return s
+}
+
+func rateOrDefault(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v // negative: newGCRA returns nil, i.e. unlimited
+}
+
+// ServeHTTP serves the simulated API and the /_sim/ admin endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// apiHandler handles one authenticated, admitted API request and fills rec.
+type apiHandler func(w http.ResponseWriter, r *http.Request, rec *Request)
+
+// api wraps an endpoint handler with what every Iterable API request goes
+// through, in order: injected latency, the key check, the rate limit,
+// injected failures, then the handler; and records the request.
+func (s *Server) api(endpoint string, h apiHandler) http.Handler {
+	lim := s.limiters[endpoint]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.now()
+		rec := &Request{Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Endpoint: endpoint}
+		defer func() {
+			rec.Duration = s.now().Sub(start)
+			s.record(*rec)
+		}()
+
+		if d := s.faults.delay(endpoint); d > 0 {
+			rec.Fault = "latency"
+			if !sleepCtx(r.Context(), d) {
+				rec.Status = statusClientClosed
+				return
+			}
+		}
+		if s.faults.revoked(endpoint) {
+			rec.Fault = "revoked-key"
+			s.writeBadKey(w, r, rec)
+			return
+		}
+		if !s.authorized(r) {
+			s.writeBadKey(w, r, rec)
+			return
+		}
+		if ok, retryIn := lim.allow(s.now()); !ok {
+			rec.RateLimited = true
+			s.writeTooMany(w, rec, endpoint, retryIn)
+			return
+		}
+		if status, kind := s.faults.inject(endpoint); status != 0 {
+			rec.Fault = kind
+			if status == http.StatusTooManyRequests {
+				s.writeTooMany(w, rec, endpoint, time.Second)
+				return
+			}
+			s.writeError(w, rec, status, "GenericError", "Simulated failure ("+kind+")", nil)
+			return
+		}
+		h(w, r, rec)
+	})
+}
+
+// statusClientClosed records a request whose client went away during
+// injected latency (nginx's convention); nothing is written.
+const statusClientClosed = 499
+
+// authorized checks the Api-Key header, or Iterable's alternate Api_Key,
+// in constant time. With no key configured nothing is authorized.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.opts.APIKey == "" {
+		return false
+	}
+	got := r.Header.Get("Api-Key")
+	if got == "" {
+		got = r.Header.Get("Api_Key")
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.APIKey)) == 1
+}
+
+// apiError is Iterable's IterableApiResponse error body.
+type apiError struct {
+	Msg    string `json:"msg"`
+	Code   string `json:"code"`
+	Params any    `json:"params"`
+}
+
+// writeBadKey answers like Iterable's recorded 401: the caller's IP and the
+// endpoint in params, never the key that was sent.
+func (s *Server) writeBadKey(w http.ResponseWriter, r *http.Request, rec *Request) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	s.writeError(w, rec, http.StatusUnauthorized, "BadApiKey", "Invalid API key",
+		map[string]any{"ip": ip, "endpoint": r.URL.Path})
+}
+
+func (s *Server) writeTooMany(w http.ResponseWriter, rec *Request, endpoint string, retryIn time.Duration) {
+	if s.opts.RetryAfter {
+		secs := max(1, int(math.Ceil(retryIn.Seconds())))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	s.writeError(w, rec, http.StatusTooManyRequests, "RateLimitExceeded",
+		"Exceeded rate limit for "+endpoint, nil)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, rec *Request, status int, code, msg string, params any) {
+	rec.Code = code
+	s.writeJSON(w, rec, status, apiError{Msg: msg, Code: code, Params: params})
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, rec *Request, status int, body any) {
+	rec.Status = status
+	b, err := json.Marshal(body)
+	if err != nil {
+		// Bodies are built from JSON-decoded values, so this is a simulator
+		// bug; say so rather than answer something half-written.
+		s.log.Error("sim: encode response", "err", err)
+		rec.Status = http.StatusInternalServerError
+		http.Error(w, `{"msg":"simulator encode error","code":"GenericError","params":null}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	if _, err := w.Write(b); err != nil && err != io.EOF {
+		s.log.Debug("sim: write response", "err", err)
+	}
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request, rec *Request) {
+	s.writeError(w, rec, http.StatusNotFound, "NotFound", "No such endpoint: "+r.Method+" "+r.URL.Path, nil)
+}
