@@ -1,0 +1,127 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/attrsync/attrsync/internal/cdc"
+	"github.com/attrsync/attrsync/internal/config"
+	"github.com/attrsync/attrsync/internal/iterable"
+	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/mapping"
+	"github.com/attrsync/attrsync/internal/ratelimit"
+	"github.com/attrsync/attrsync/internal/state"
+	"github.com/redis/go-redis/v9"
+)
+
+// Version is reported in Iterable's User-Agent.
+const Version = "0.1.0"
+
+// System is a pipeline with the connections it was built on.
+type System struct {
+	*Pipeline
+	Kafka *kafka.Conn
+	Redis redis.UniversalClient
+	dlq   *kafka.Writer
+}
+
+// Close releases the connections.
+func (s *System) Close() error {
+	return errors.Join(s.dlq.Close(), s.Redis.Close())
+}
+
+// Build connects everything a sync needs, from its configuration: Redis
+// (state and the global rate limit), the Iterable client with its paced
+// endpoints, Kafka (the dead-letter topic is created when absent), the
+// decoder and the mapping.
+func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*System, error) {
+	dec, err := cdc.New(cfg.Source.Format, cdc.OnlyFields(topFields(cfg)...))
+	if err != nil {
+		return nil, err
+	}
+	mapper, err := mapping.New(cfg.Iterable, cfg.Source.OnDelete)
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := NewRedis(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	sys, err := build(ctx, cfg, log, rdb, dec, mapper)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	return sys, nil
+}
+
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient, dec Decoder, mapper Mapper) (*System, error) {
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	attrs := make([]string, len(cfg.Iterable.Attributes))
+	for i, a := range cfg.Iterable.Attributes {
+		attrs[i] = a.To
+	}
+	store, err := state.New(ctx, rdb, cfg.Redis.KeyPrefix, cfg.Sync.Name, attrs)
+	if err != nil {
+		return nil, err
+	}
+	bulk, lookup, err := ratelimit.New(cfg.RateLimit, rdb, cfg.Sync.Name, cfg.Redis.KeyPrefix)
+	if err != nil {
+		return nil, err
+	}
+	api := iterable.New(cfg.IterableBaseURL(), cfg.Iterable.APIKey,
+		iterable.WithBulkLimiter(bulk), iterable.WithLookupLimiter(lookup),
+		iterable.WithUserAgent("attrsync/"+Version))
+	conn, err := kafka.NewConn(cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
+	if err := kafka.EnsureTopic(ctx, conn, cfg.DLQ.Topic, 1); err != nil {
+		return nil, err
+	}
+	w := kafka.NewWriter(conn, cfg.DLQ.Topic)
+	p := New(Deps{Config: cfg, Decoder: dec, Mapper: mapper, Store: store, API: api, DLQ: w, Log: log})
+	return &System{Pipeline: p, Kafka: conn, Redis: rdb, dlq: w}, nil
+}
+
+// NewRedis opens the Redis of the config: a single server, or a cluster
+// whose seed is the URL's host.
+func NewRedis(cfg config.Redis) (redis.UniversalClient, error) {
+	opts, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, errors.New("redis: url does not parse") // the URL may hold a password
+	}
+	if cfg.Password != "" {
+		opts.Password = cfg.Password
+	}
+	if cfg.Cluster {
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: []string{opts.Addr}, Username: opts.Username, Password: opts.Password, TLSConfig: opts.TLSConfig,
+		}), nil
+	}
+	return redis.NewClient(opts), nil
+}
+
+// topFields are the top-level row fields the mapping reads, so the decoder
+// can skip the rest of each row.
+func topFields(cfg *config.Config) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(path string) {
+		top, _, _ := strings.Cut(path, ".")
+		if !seen[top] {
+			seen[top] = true
+			out = append(out, top)
+		}
+	}
+	add(cfg.Iterable.Identifier.Source)
+	for _, a := range cfg.Iterable.Attributes {
+		add(a.From)
+	}
+	return out
+}

@@ -1,0 +1,119 @@
+// Package pipeline wires attrsync together: Kafka messages are decoded and
+// mapped, diffed against the state in Redis, coalesced per user, sent to
+// Iterable, and their offsets committed once each is accepted, found
+// unchanged, skipped by rule or dead-lettered. It is the one package that
+// knows more than one outside system.
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/config"
+	"github.com/attrsync/attrsync/internal/iterable"
+	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/state"
+)
+
+// Decoder turns message bytes into a row (internal/cdc).
+type Decoder interface {
+	Decode(key, value []byte) (change.Row, error)
+}
+
+// Mapper turns a row into a user change (internal/mapping).
+type Mapper interface {
+	Map(row change.Row, pos change.Position) (change.UserChange, error)
+}
+
+// Iterable is the part of the API client the pipeline uses.
+type Iterable interface {
+	BulkUpdate(ctx context.Context, req iterable.BulkRequest) (iterable.BulkResult, error)
+	UserExists(ctx context.Context, id change.Identifier) (bool, error)
+}
+
+// DeadLetterWriter appends records to the dead-letter topic durably.
+type DeadLetterWriter interface {
+	Write(ctx context.Context, msgs []change.Message) error
+}
+
+// Deps are what a pipeline is built from.
+type Deps struct {
+	Config  *config.Config
+	Decoder Decoder
+	Mapper  Mapper
+	Store   *state.Store
+	API     Iterable
+	DLQ     DeadLetterWriter
+	Log     *slog.Logger
+}
+
+// Pipeline syncs one configured sync.
+type Pipeline struct {
+	cfg    *config.Config
+	dec    Decoder
+	mapper Mapper
+	store  *state.Store
+	api    Iterable
+	dlq    DeadLetterWriter
+	log    *slog.Logger
+
+	updateMode, updateOnlyFlag bool
+
+	stats   Stats
+	absent  *absentCache
+	authBad atomic.Bool
+}
+
+// New builds a pipeline.
+func New(d Deps) *Pipeline {
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Pipeline{
+		cfg: d.Config, dec: d.Decoder, mapper: d.Mapper, store: d.Store, api: d.API, dlq: d.DLQ, log: log,
+		updateMode:     d.Config.Iterable.Mode == config.ModeUpdate,
+		updateOnlyFlag: d.Config.Iterable.UpdateOnlyFlag,
+		absent:         newAbsentCache(absentTTL, absentMax),
+	}
+}
+
+// Stats returns the pipeline's live counters.
+func (p *Pipeline) Stats() *Stats { return &p.stats }
+
+// Ready reports whether the pipeline can make progress, and why not.
+func (p *Pipeline) Ready() (bool, string) {
+	if p.authBad.Load() {
+		return false, "Iterable refuses the API key (401/403)"
+	}
+	return true, "ok"
+}
+
+// Consume runs the sync as a member of its consumer group until ctx ends,
+// then drains within shutdown_grace and commits.
+func (p *Pipeline) Consume(ctx context.Context, conn *kafka.Conn) error {
+	k := p.cfg.Kafka
+	return kafka.RunGroup(ctx, conn, kafka.GroupConfig{
+		GroupID: k.GroupID, Topics: k.Topics, StartOffset: k.StartOffset,
+		SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, Logger: p.log,
+	}, func(ctx context.Context, g *kafka.Generation) error {
+		fetch := func(ctx context.Context, c kafka.Claim, deliver func(change.Message) bool) error {
+			return kafka.Fetch(ctx, conn, c, deliver)
+		}
+		return p.runSession(ctx, g.Claims, fetch, g.Commit, false)
+	})
+}
+
+func (p *Pipeline) authFailed(err error) {
+	if p.authBad.CompareAndSwap(false, true) {
+		p.log.Error("Iterable refuses the API key: consumption is paused and nothing is dead-lettered until it is accepted again; check iterable.api_key", "err", err)
+	}
+}
+
+func (p *Pipeline) authOK() {
+	if p.authBad.CompareAndSwap(true, false) {
+		p.log.Info("Iterable accepts the API key again; resuming")
+	}
+}

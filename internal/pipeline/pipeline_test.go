@@ -1,0 +1,282 @@
+package pipeline_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/dlq"
+	"github.com/attrsync/attrsync/internal/sim"
+	"github.com/attrsync/attrsync/internal/testenv"
+)
+
+// stream is a generated history of the users table and the values each
+// user ends with.
+type stream struct {
+	msgs []change.Message
+	last map[string]testenv.Row // by email
+}
+
+var plans = []string{"free", "pro", "team", "enterprise"}
+
+// history generates events for users, each user getting versions updates in
+// order; about a third of the updates change no mapped column.
+func history(users, versions int, seed uint64) stream {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	s := stream{last: map[string]testenv.Row{}}
+	rows := make([]testenv.Row, users)
+	for v := 1; v <= versions; v++ {
+		for u := range users {
+			email := fmt.Sprintf("User%04d@Example.com", u)
+			row := rows[u]
+			if row == nil || rng.IntN(3) > 0 {
+				row = testenv.Row{
+					"id": u, "email": email,
+					"first_name": fmt.Sprintf("name-%d-%d", u, rng.IntN(4)),
+					"plan":       map[string]any{"tier": plans[rng.IntN(len(plans))]},
+					"version":    v,
+					"signup_at":  1700000000000 + int64(u)*1000,
+				}
+			}
+			row = clone(row)
+			row["last_login"] = rng.Int64() // unmapped: changes without a sync
+			rows[u] = row
+			s.msgs = append(s.msgs, testenv.Upsert(u, row))
+			s.last[strings.ToLower(email)] = row
+		}
+	}
+	return s
+}
+
+func clone(r testenv.Row) testenv.Row {
+	out := testenv.Row{}
+	for k, v := range r {
+		out[k] = v
+	}
+	return out
+}
+
+// checkProfiles asserts that Iterable holds exactly each user's last values.
+func checkProfiles(t *testing.T, s *sim.Server, want map[string]testenv.Row) {
+	t.Helper()
+	profiles := s.Profiles()
+	if len(profiles) != len(want) {
+		t.Errorf("Iterable has %d profiles, want %d", len(profiles), len(want))
+	}
+	for email, row := range want {
+		p, ok := profiles[email]
+		if !ok {
+			t.Errorf("%s: no profile", email)
+			continue
+		}
+		f := p.DataFields
+		tier := row["plan"].(map[string]any)["tier"]
+		if f["firstName"] != row["first_name"] || f["planTier"] != tier || fmt.Sprint(f["version"]) != fmt.Sprint(row["version"]) {
+			t.Errorf("%s: Iterable has firstName=%v planTier=%v version=%v, want %v %v %v",
+				email, f["firstName"], f["planTier"], f["version"], row["first_name"], tier, row["version"])
+		}
+		if f["signedUpAt"] == nil {
+			t.Errorf("%s: signedUpAt missing", email)
+		}
+	}
+	if n := s.Stats().OrderRegressions; n != 0 {
+		t.Errorf("%d order regressions: an older value overwrote a newer one", n)
+	}
+}
+
+func bulkRequests(s *sim.Server) []sim.Request {
+	var out []sim.Request
+	for _, r := range s.Requests() {
+		if r.Endpoint == sim.EndpointBulkUpdate {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestSyncEndsWithLastValues(t *testing.T) {
+	e := newEnv(t, 4, sim.Options{})
+	h := history(150, 6, 1)
+	e.kafka.Produce(topic, h.msgs...)
+
+	r := e.start(e.config("g1"))
+	r.waitFinished(t, int64(len(h.msgs)))
+	e.waitCommitted("g1")
+	st := r.sys.Stats()
+	r.close(t)
+
+	checkProfiles(t, e.sim, h.last)
+	if st.Consumed.Load() != int64(len(h.msgs)) || st.Finished() != st.Consumed.Load() {
+		t.Errorf("consumed %d, finished %d, produced %d", st.Consumed.Load(), st.Finished(), len(h.msgs))
+	}
+	if st.Unchanged.Load() == 0 {
+		t.Error("no message was found unchanged, though a third change no mapped column")
+	}
+	for _, req := range bulkRequests(e.sim) {
+		if req.Status != 200 {
+			t.Errorf("a bulkUpdate got %d %s", req.Status, req.Code)
+		}
+		if req.Users > 50 {
+			t.Errorf("a request carried %d users, over max_users 50", req.Users)
+		}
+		seen := map[string]bool{}
+		for _, u := range req.Bulk.Users {
+			if seen[*u.Email] {
+				t.Errorf("%s twice in one request", *u.Email)
+			}
+			seen[*u.Email] = true
+		}
+	}
+
+	// A new group over the same state finds everything already synced.
+	before := len(bulkRequests(e.sim))
+	r2 := e.start(e.config("g2"))
+	r2.waitFinished(t, int64(len(h.msgs)))
+	e.waitCommitted("g2")
+	st2 := r2.sys.Stats()
+	r2.close(t)
+	if after := len(bulkRequests(e.sim)); after != before {
+		t.Errorf("re-consuming the stream sent %d requests, want 0", after-before)
+	}
+	if st2.Stale.Load()+st2.Unchanged.Load() != int64(len(h.msgs)) {
+		t.Errorf("re-consumed: %d stale + %d unchanged, want %d", st2.Stale.Load(), st2.Unchanged.Load(), len(h.msgs))
+	}
+}
+
+func TestOnlyChangedAttributesAreSent(t *testing.T) {
+	e := newEnv(t, 1, sim.Options{})
+	r := e.start(e.config("g"))
+	row := testenv.Row{"id": 1, "email": "ann@example.com", "first_name": "Ann", "plan": map[string]any{"tier": "pro"}, "version": 1, "signup_at": 1700000000000}
+	step := func(n int64, change func(testenv.Row)) []sim.Request {
+		before := len(bulkRequests(e.sim))
+		row = clone(row)
+		change(row)
+		e.kafka.Produce(topic, testenv.Upsert(1, row))
+		r.waitFinished(t, n)
+		return bulkRequests(e.sim)[before:]
+	}
+	if reqs := step(1, func(testenv.Row) {}); len(reqs) != 1 || len(reqs[0].Bulk.Users[0].DataFields) != 4 {
+		t.Fatalf("first sight: %d requests, want 1 with all 4 attributes", len(reqs))
+	}
+	if reqs := step(2, func(r testenv.Row) { r["last_login"] = "now" }); len(reqs) != 0 {
+		t.Fatalf("a change of an unmapped column sent %d requests", len(reqs))
+	}
+	reqs := step(3, func(r testenv.Row) { r["plan"] = map[string]any{"tier": "team"} })
+	if len(reqs) != 1 {
+		t.Fatalf("plan change sent %d requests, want 1", len(reqs))
+	}
+	if f := reqs[0].Bulk.Users[0].DataFields; len(f) != 1 || f["planTier"] != "team" {
+		t.Fatalf("plan change sent dataFields %v, want only planTier=team", f)
+	}
+	// plan: null reads plan.tier as null, which removes the field.
+	reqs = step(4, func(r testenv.Row) { r["plan"] = nil })
+	if len(reqs) != 1 || len(reqs[0].Bulk.Users[0].DataFields) != 1 {
+		t.Fatalf("null parent: %d requests", len(reqs))
+	}
+	r.close(t)
+	p, _ := e.sim.Profile("ann@example.com")
+	if _, ok := p.DataFields["planTier"]; ok || p.DataFields["firstName"] != "Ann" {
+		t.Fatalf("profile %v: want firstName kept and planTier removed", p.DataFields)
+	}
+}
+
+func TestBadInputIsDeadLettered(t *testing.T) {
+	e := newEnv(t, 1, sim.Options{})
+	good := func(id int) change.Message {
+		return testenv.Upsert(id, testenv.Row{"email": fmt.Sprintf("good%d@example.com", id), "first_name": "G", "version": 1})
+	}
+	bad := []struct {
+		msg   change.Message
+		class change.Class
+	}{
+		{testenv.Raw(10, `{"op":"u","after":{"email":"x@example.com"`), change.ClassDecode},
+		{testenv.Raw(11, `[1,2,3]`), change.ClassDecode},
+		{testenv.Upsert(12, testenv.Row{"first_name": "no email"}), change.ClassIdentifier},
+		{testenv.Upsert(13, testenv.Row{"email": "not-an-email", "first_name": "x"}), change.ClassIdentifier},
+		{testenv.Upsert(14, testenv.Row{"email": "d@example.com", "signup_at": "yesterday-ish"}), change.ClassConvert},
+	}
+	msgs := []change.Message{good(100)}
+	for i, b := range bad {
+		msgs = append(msgs, b.msg, good(101+i))
+	}
+	e.kafka.Produce(topic, msgs...)
+	r := e.start(e.config("g"))
+	r.waitFinished(t, int64(len(msgs)))
+	e.waitCommitted("g")
+	r.close(t)
+
+	dead := e.kafka.ReadAll(dlqTopic, 1)
+	if len(dead) != len(bad) {
+		t.Fatalf("%d dead letters, want %d", len(dead), len(bad))
+	}
+	for i, d := range dead {
+		f, ok := dlq.Failure(d)
+		if !ok || f.Class != bad[i].class || f.Reason == "" {
+			t.Errorf("dead letter %d: failure %+v, want class %s with a reason", i, f, bad[i].class)
+		}
+		pos := dlq.OriginalPosition(d)
+		if pos.Topic != topic || pos.Offset != int64(2*i+1) {
+			t.Errorf("dead letter %d: original position %v, want %s offset %d", i, pos, topic, 2*i+1)
+		}
+		if string(d.Value) != string(bad[i].msg.Value) || string(d.Key) != string(bad[i].msg.Key) {
+			t.Errorf("dead letter %d does not carry the original key and value", i)
+		}
+		for _, h := range []string{dlq.HeaderPartition, dlq.HeaderHTTPStatus, dlq.HeaderAttempts, dlq.HeaderFailedAt} {
+			if _, ok := d.Header(h); !ok {
+				t.Errorf("dead letter %d lacks header %s", i, h)
+			}
+		}
+	}
+	for id := 100; id <= 100+len(bad); id++ {
+		if _, ok := e.sim.Profile(fmt.Sprintf("good%d@example.com", id)); !ok {
+			t.Errorf("good%d@example.com was not synced", id)
+		}
+	}
+}
+
+func TestUpdateModeTouchesOnlyExistingUsers(t *testing.T) {
+	for _, flag := range []bool{false, true} {
+		t.Run(fmt.Sprintf("update_only_flag=%v", flag), func(t *testing.T) {
+			e := newEnv(t, 2, sim.Options{UpdateOnlyEnabled: true})
+			if err := e.sim.SeedUser("old@example.com", "", map[string]any{"firstName": "Before"}); err != nil {
+				t.Fatal(err)
+			}
+			msgs := []change.Message{
+				testenv.Upsert(1, testenv.Row{"email": "old@example.com", "first_name": "After", "version": 1}),
+				testenv.Upsert(2, testenv.Row{"email": "new@example.com", "first_name": "New", "version": 1}),
+				testenv.Upsert(2, testenv.Row{"email": "new@example.com", "first_name": "Newer", "version": 2}),
+				testenv.Upsert(1, testenv.Row{"email": "old@example.com", "first_name": "Latest", "version": 2}),
+			}
+			e.kafka.Produce(topic, msgs...)
+			r := e.start(e.config("g", "  mode: update", fmt.Sprintf("  update_only_flag: %v", flag)))
+			r.waitFinished(t, int64(len(msgs)))
+			e.waitCommitted("g")
+			st := r.sys.Stats()
+			r.close(t)
+			if _, ok := e.sim.Profile("new@example.com"); ok {
+				t.Fatal("update mode created a user")
+			}
+			p, _ := e.sim.Profile("old@example.com")
+			if p.DataFields["firstName"] != "Latest" {
+				t.Fatalf("existing user has firstName %v, want Latest", p.DataFields["firstName"])
+			}
+			if st.Absent.Load() == 0 || st.DeadLettered.Load() != 0 {
+				t.Fatalf("absent %d, dead-lettered %d: absent users are skipped, not dead-lettered", st.Absent.Load(), st.DeadLettered.Load())
+			}
+			lookups := 0
+			for _, req := range e.sim.Requests() {
+				if req.Endpoint != sim.EndpointBulkUpdate {
+					lookups++
+				}
+			}
+			if flag && lookups != 0 {
+				t.Errorf("update_only_flag made %d lookups, want none", lookups)
+			}
+			if !flag && lookups == 0 {
+				t.Error("update mode without the flag made no lookup")
+			}
+		})
+	}
+}

@@ -1,0 +1,145 @@
+package testenv
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/attrsync/attrsync/internal/change"
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Kafka is an in-process Kafka-protocol broker (franz-go's kfake) owned by
+// one test.
+type Kafka struct {
+	Brokers []string
+	t       testing.TB
+	cluster *kfake.Cluster
+}
+
+// StartKafka starts a one-broker cluster on loopback with topics of the
+// given partition counts, and stops it when the test ends.
+func StartKafka(t testing.TB, partitions int, topics ...string) *Kafka {
+	t.Helper()
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.SeedTopics(int32(partitions), topics...),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(1),
+		kfake.GroupMinSessionTimeout(100*time.Millisecond),
+	)
+	if err != nil {
+		t.Fatalf("start kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return &Kafka{Brokers: c.ListenAddrs(), t: t, cluster: c}
+}
+
+// Produce writes messages to topic, keyed so that one key always lands on
+// one partition, and waits until they are acknowledged.
+func (k *Kafka) Produce(topic string, msgs ...change.Message) {
+	k.t.Helper()
+	w := &kafkago.Writer{
+		Addr: kafkago.TCP(k.Brokers...), Topic: topic, Balancer: &kafkago.Hash{},
+		RequiredAcks: kafkago.RequireAll, BatchSize: 1000, BatchTimeout: time.Millisecond,
+	}
+	defer w.Close()
+	km := make([]kafkago.Message, len(msgs))
+	for i, m := range msgs {
+		km[i] = kafkago.Message{Key: m.Key, Value: m.Value}
+		for _, h := range m.Headers {
+			km[i].Headers = append(km[i].Headers, kafkago.Header{Key: h.Key, Value: h.Value})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := w.WriteMessages(ctx, km...); err != nil {
+		k.t.Fatalf("produce to %s: %v", topic, err)
+	}
+}
+
+// ReadAll returns every message in the first partitions of topic, up to
+// the end offsets at the time of the call.
+func (k *Kafka) ReadAll(topic string, partitions int) []change.Message {
+	k.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafkago.Client{Addr: kafkago.TCP(k.Brokers...)}
+	var out []change.Message
+	for p := range partitions {
+		end := k.endOffset(ctx, client, topic, p)
+		if end <= 0 {
+			continue
+		}
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: k.Brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+		for {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				r.Close()
+				k.t.Fatalf("read %s/%d: %v", topic, p, err)
+			}
+			msg := change.Message{Pos: change.Position{Topic: topic, Partition: m.Partition, Offset: m.Offset}, Key: m.Key, Value: m.Value, Time: m.Time}
+			for _, h := range m.Headers {
+				msg.Headers = append(msg.Headers, change.Header{Key: h.Key, Value: h.Value})
+			}
+			out = append(out, msg)
+			if m.Offset+1 >= end {
+				break
+			}
+		}
+		r.Close()
+	}
+	return out
+}
+
+func (k *Kafka) endOffset(ctx context.Context, client *kafkago.Client, topic string, part int) int64 {
+	res, err := client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: {kafkago.LastOffsetOf(part)}}})
+	if err != nil {
+		k.t.Fatalf("list offsets %s/%d: %v", topic, part, err)
+	}
+	if len(res.Topics[topic]) == 0 {
+		return 0
+	}
+	for _, po := range res.Topics[topic] {
+		if po.Partition == part {
+			return po.LastOffset
+		}
+	}
+	return 0
+}
+
+// EndOffsets returns the end offset of each partition of topic.
+func (k *Kafka) EndOffsets(topic string, partitions int) map[int]int64 {
+	k.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafkago.Client{Addr: kafkago.TCP(k.Brokers...)}
+	out := map[int]int64{}
+	for p := range partitions {
+		out[p] = k.endOffset(ctx, client, topic, p)
+	}
+	return out
+}
+
+// Committed returns the group's committed offset per partition of topic
+// (-1 where none is committed).
+func (k *Kafka) Committed(group, topic string, partitions int) map[int]int64 {
+	k.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafkago.Client{Addr: kafkago.TCP(k.Brokers...)}
+	parts := make([]int, partitions)
+	for i := range parts {
+		parts[i] = i
+	}
+	res, err := client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		k.t.Fatalf("offset fetch %s: %v", group, err)
+	}
+	out := map[int]int64{}
+	for _, p := range res.Topics[topic] {
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out
+}
