@@ -1,0 +1,50 @@
+# attrsync — the two set-up commands are `make demo` and `make test`.
+GO ?= go
+PKGS := ./...
+
+.PHONY: all build demo test test-short fuzz bench lint deps-test sim clean
+
+all: build
+
+build:
+	$(GO) build -o bin/attrsync ./cmd/attrsync
+	$(GO) build -o bin/iterable-sim ./cmd/iterable-sim
+
+## demo: the whole pipeline in one process (embedded Kafka, Redis, Iterable simulator)
+demo:
+	$(GO) run ./cmd/attrsync demo
+
+## test: every test with the race detector; tests start their own redis-server
+## on a free loopback port and an in-process Kafka broker.
+test: deps-test
+	$(GO) vet $(PKGS)
+	$(GO) test -race -timeout 20m $(PKGS)
+	$(MAKE) fuzz FUZZTIME=10s
+
+## test-short: the quick unit tests
+test-short:
+	$(GO) test -short -race $(PKGS)
+
+FUZZTIME ?= 30s
+## fuzz: a short run of the decoder fuzzer over its committed seed corpus
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/cdc
+
+## bench: throughput and memory figures beside their baselines (needs redis-server)
+bench: deps-test
+	$(GO) run ./internal/bench/cmd
+
+## deps-test: what the tests need on the machine
+deps-test:
+	@command -v redis-server >/dev/null || { echo "redis-server is missing: run deploy/local/install-deps.sh (or apt-get install -y redis-server)"; exit 1; }
+
+lint:
+	gofmt -l . | (! grep .)
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 $(PKGS)
+
+sim:
+	$(GO) run ./cmd/iterable-sim
+
+clean:
+	rm -rf bin
