@@ -40,10 +40,10 @@ func DefaultOptions() Options {
 // Summary is what a demo run did.
 type Summary struct {
 	Events, Requests, Lookups, DeadLetters, RateLimited int64
-	UsersCreated, UsersUpdated, UsersSkipped           int64
-	AttrsSent, Unchanged, Stale                        int64
-	Profiles                                           int
-	Elapsed                                            time.Duration
+	UsersCreated, UsersUpdated, UsersSkipped            int64
+	AttrsSent, Unchanged, Stale                         int64
+	Profiles                                            int
+	Elapsed                                             time.Duration
 }
 
 const (
