@@ -2,8 +2,6 @@ package pipeline_test
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/attrsync/attrsync/internal/change"
@@ -11,80 +9,6 @@ import (
 	"github.com/attrsync/attrsync/internal/sim"
 	"github.com/attrsync/attrsync/internal/testenv"
 )
-
-// stream is a generated history of the users table and the values each
-// user ends with.
-type stream struct {
-	msgs []change.Message
-	last map[string]testenv.Row // by email
-}
-
-var plans = []string{"free", "pro", "team", "enterprise"}
-
-// history generates events for users, each user getting versions updates in
-// order; about a third of the updates change no mapped column.
-func history(users, versions int, seed uint64) stream {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	s := stream{last: map[string]testenv.Row{}}
-	rows := make([]testenv.Row, users)
-	for v := 1; v <= versions; v++ {
-		for u := range users {
-			email := fmt.Sprintf("User%04d@Example.com", u)
-			row := rows[u]
-			if row == nil || rng.IntN(3) > 0 {
-				row = testenv.Row{
-					"id": u, "email": email,
-					"first_name": fmt.Sprintf("name-%d-%d", u, rng.IntN(4)),
-					"plan":       map[string]any{"tier": plans[rng.IntN(len(plans))]},
-					"version":    v,
-					"signup_at":  1700000000000 + int64(u)*1000,
-				}
-			}
-			row = clone(row)
-			row["last_login"] = rng.Int64() // unmapped: changes without a sync
-			rows[u] = row
-			s.msgs = append(s.msgs, testenv.Upsert(u, row))
-			s.last[strings.ToLower(email)] = row
-		}
-	}
-	return s
-}
-
-func clone(r testenv.Row) testenv.Row {
-	out := testenv.Row{}
-	for k, v := range r {
-		out[k] = v
-	}
-	return out
-}
-
-// checkProfiles asserts that Iterable holds exactly each user's last values.
-func checkProfiles(t *testing.T, s *sim.Server, want map[string]testenv.Row) {
-	t.Helper()
-	profiles := s.Profiles()
-	if len(profiles) != len(want) {
-		t.Errorf("Iterable has %d profiles, want %d", len(profiles), len(want))
-	}
-	for email, row := range want {
-		p, ok := profiles[email]
-		if !ok {
-			t.Errorf("%s: no profile", email)
-			continue
-		}
-		f := p.DataFields
-		tier := row["plan"].(map[string]any)["tier"]
-		if f["firstName"] != row["first_name"] || f["planTier"] != tier || fmt.Sprint(f["version"]) != fmt.Sprint(row["version"]) {
-			t.Errorf("%s: Iterable has firstName=%v planTier=%v version=%v, want %v %v %v",
-				email, f["firstName"], f["planTier"], f["version"], row["first_name"], tier, row["version"])
-		}
-		if f["signedUpAt"] == nil {
-			t.Errorf("%s: signedUpAt missing", email)
-		}
-	}
-	if n := s.Stats().OrderRegressions; n != 0 {
-		t.Errorf("%d order regressions: an older value overwrote a newer one", n)
-	}
-}
 
 func bulkRequests(s *sim.Server) []sim.Request {
 	var out []sim.Request
@@ -98,18 +22,18 @@ func bulkRequests(s *sim.Server) []sim.Request {
 
 func TestSyncEndsWithLastValues(t *testing.T) {
 	e := newEnv(t, 4, sim.Options{})
-	h := history(150, 6, 1)
-	e.kafka.Produce(topic, h.msgs...)
+	h := testenv.History(150, 6, 1)
+	e.kafka.Produce(topic, h.Msgs...)
 
 	r := e.start(e.config("g1"))
-	r.waitFinished(t, int64(len(h.msgs)))
+	r.waitFinished(t, int64(len(h.Msgs)))
 	e.waitCommitted("g1")
 	st := r.sys.Stats()
 	r.close(t)
 
-	checkProfiles(t, e.sim, h.last)
-	if st.Consumed.Load() != int64(len(h.msgs)) || st.Finished() != st.Consumed.Load() {
-		t.Errorf("consumed %d, finished %d, produced %d", st.Consumed.Load(), st.Finished(), len(h.msgs))
+	testenv.CheckProfiles(t, e.sim, h.Last)
+	if st.Consumed.Load() != int64(len(h.Msgs)) || st.Finished() != st.Consumed.Load() {
+		t.Errorf("consumed %d, finished %d, produced %d", st.Consumed.Load(), st.Finished(), len(h.Msgs))
 	}
 	if st.Unchanged.Load() == 0 {
 		t.Error("no message was found unchanged, though a third change no mapped column")
@@ -133,15 +57,15 @@ func TestSyncEndsWithLastValues(t *testing.T) {
 	// A new group over the same state finds everything already synced.
 	before := len(bulkRequests(e.sim))
 	r2 := e.start(e.config("g2"))
-	r2.waitFinished(t, int64(len(h.msgs)))
+	r2.waitFinished(t, int64(len(h.Msgs)))
 	e.waitCommitted("g2")
 	st2 := r2.sys.Stats()
 	r2.close(t)
 	if after := len(bulkRequests(e.sim)); after != before {
 		t.Errorf("re-consuming the stream sent %d requests, want 0", after-before)
 	}
-	if st2.Stale.Load()+st2.Unchanged.Load() != int64(len(h.msgs)) {
-		t.Errorf("re-consumed: %d stale + %d unchanged, want %d", st2.Stale.Load(), st2.Unchanged.Load(), len(h.msgs))
+	if st2.Stale.Load()+st2.Unchanged.Load() != int64(len(h.Msgs)) {
+		t.Errorf("re-consumed: %d stale + %d unchanged, want %d", st2.Stale.Load(), st2.Unchanged.Load(), len(h.Msgs))
 	}
 }
 
@@ -151,7 +75,7 @@ func TestOnlyChangedAttributesAreSent(t *testing.T) {
 	row := testenv.Row{"id": 1, "email": "ann@example.com", "first_name": "Ann", "plan": map[string]any{"tier": "pro"}, "version": 1, "signup_at": 1700000000000}
 	step := func(n int64, change func(testenv.Row)) []sim.Request {
 		before := len(bulkRequests(e.sim))
-		row = clone(row)
+		row = testenv.Clone(row)
 		change(row)
 		e.kafka.Produce(topic, testenv.Upsert(1, row))
 		r.waitFinished(t, n)
