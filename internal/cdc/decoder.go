@@ -1,0 +1,223 @@
+package cdc
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/attrsync/attrsync/internal/change"
+)
+
+// The accepted values of source.format.
+const (
+	FormatDebezium = "debezium"
+	FormatFlat     = "flat"
+	FormatJSON     = "json"
+)
+
+// Why an OpSkip row is skipped (change.Row.Skip). They are metric labels.
+const (
+	SkipHeartbeat    = "heartbeat"     // Debezium heartbeat message
+	SkipSchemaChange = "schema_change" // DDL / schema history event
+	SkipTransaction  = "transaction"   // transaction metadata BEGIN / END
+	SkipTruncate     = "truncate"      // op "t": Iterable has no "all users" operation
+	SkipMessage      = "message"       // op "m": a logical decoding message, not a row
+)
+
+// Decoder turns Kafka message values of one format into rows. It is safe
+// for concurrent use by any number of partition workers: its only mutable
+// part is a lock-free cache of the schemas it has read.
+type Decoder struct {
+	format string
+	// keep, when not nil, names the only top-level row fields to build.
+	keep    map[string]struct{}
+	schemas schemaCache
+}
+
+// Option tunes a Decoder.
+type Option func(*Decoder)
+
+// OnlyFields makes the decoder build just the named top-level row fields
+// (and their logical types), validating and skipping the rest. A sync passes
+// the fields its mapping reads (mapping.Mapper.SourceFields) so that wide
+// tables cost little. With no names every field is kept.
+func OnlyFields(names ...string) Option {
+	return func(d *Decoder) {
+		if len(names) == 0 {
+			d.keep = nil
+			return
+		}
+		d.keep = make(map[string]struct{}, len(names))
+		for _, n := range names {
+			d.keep[n] = struct{}{}
+		}
+	}
+}
+
+// New returns a decoder for format: "debezium", "flat" or "json".
+func New(format string, opts ...Option) (*Decoder, error) {
+	switch format {
+	case FormatDebezium, FormatFlat, FormatJSON:
+	default:
+		return nil, fmt.Errorf("cdc: unknown source format %q (want debezium, flat or json)", format)
+	}
+	d := &Decoder{format: format}
+	for _, o := range opts {
+		o(d)
+	}
+	return d, nil
+}
+
+// Format returns the format the decoder reads.
+func (d *Decoder) Format() string { return d.format }
+
+// Decode turns one message into a row. The key is not needed by any format
+// today (a tombstone carries no row, and every format repeats the key
+// columns in the value); it is accepted so callers need not change when a
+// format does. Every error is a *change.Failure of class decode.
+//
+// The row does not alias value. Its LogicalTypes map is shared by all rows
+// decoded with the same schema: read it, never modify it.
+func (d *Decoder) Decode(key, value []byte) (change.Row, error) {
+	_ = key
+	if len(value) == 0 {
+		return tombstone(), nil
+	}
+	if row, ok, err := d.afterCachedSchema(value); ok {
+		if err != nil {
+			return change.Row{}, decodeFailure(err)
+		}
+		return row, nil
+	}
+	// One copy of the message; everything the row holds is a substring.
+	r := reader{s: string(value)}
+	var (
+		row change.Row
+		err error
+	)
+	switch d.format {
+	case FormatDebezium:
+		row, err = d.debezium(&r)
+	case FormatFlat:
+		row, err = d.flat(&r)
+	default:
+		row, err = d.plain(&r)
+	}
+	if err != nil {
+		return change.Row{}, decodeFailure(err)
+	}
+	return row, nil
+}
+
+// afterCachedSchema is the fast path for wrapped messages whose schema the
+// decoder has met before, the common case: the schema is matched against
+// the cache on the message bytes, and only the rest of the message (the
+// payload, a quarter of it for Debezium) is converted to a string and
+// read. ok is false when the path does not apply.
+func (d *Decoder) afterCachedSchema(value []byte) (_ change.Row, ok bool, _ error) {
+	if d.format == FormatJSON {
+		return change.Row{}, false, nil
+	}
+	i := skipSpace(value, 0)
+	const member = `"schema"`
+	if i >= len(value) || value[i] != '{' {
+		return change.Row{}, false, nil
+	}
+	i = skipSpace(value, i+1)
+	if len(value)-i < len(member) || string(value[i:i+len(member)]) != member {
+		return change.Row{}, false, nil
+	}
+	i = skipSpace(value, i+len(member))
+	if i >= len(value) || value[i] != ':' {
+		return change.Row{}, false, nil
+	}
+	i = skipSpace(value, i+1)
+	e := d.schemas.lookupBytes(value[i:])
+	if e == nil {
+		return change.Row{}, false, nil
+	}
+	i += len(e.text)
+	r := reader{s: string(value[i:]), depth: 1, base: i}
+	if d.format == FormatDebezium {
+		t := debeziumTop{sc: e.hints, hasSchema: true}
+		row, err := d.debeziumRest(&r, &t, false)
+		return row, true, err
+	}
+	sc, payload, wrapped, err := d.flatWrapper(&r, e.hints, true)
+	if err != nil {
+		return change.Row{}, true, err
+	}
+	if !wrapped {
+		// A row whose first column happens to be called schema: read it
+		// whole on the usual path.
+		return change.Row{}, false, nil
+	}
+	row, err := d.flatRest(&r, sc, payload, true)
+	return row, true, err
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// tombstone is the row of a null message value: the row is gone and nothing
+// more is known about it.
+func tombstone() change.Row { return change.Row{Op: change.OpDelete} }
+
+// keeps reports whether the top-level field name is to be built.
+func (d *Decoder) keeps(name string) bool {
+	if d.keep == nil {
+		return true
+	}
+	_, ok := d.keep[name]
+	return ok
+}
+
+// keepFunc is keeps as a filter for reader.object, nil when all are kept so
+// that the reader does not pay for a call per member.
+func (d *Decoder) keepFunc() func(string) bool {
+	if d.keep == nil {
+		return nil
+	}
+	return d.keeps
+}
+
+// decodeFailure wraps any decoding problem as a class decode failure.
+func decodeFailure(err error) error {
+	var f *change.Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return change.Fail(change.ClassDecode, "%s", err.Error())
+}
+
+// millis converts an epoch-milliseconds JSON number to a time; anything
+// else (absent, not an integer) is the zero time, because the source time
+// only feeds metrics and must not fail a message.
+func millis(n string) time.Time {
+	var v int64
+	if n == "" || len(n) > 18 {
+		return time.Time{}
+	}
+	neg := n[0] == '-'
+	if neg {
+		n = n[1:]
+	}
+	if n == "" {
+		return time.Time{}
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c < '0' || c > '9' {
+			return time.Time{}
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return time.UnixMilli(v).UTC()
+}

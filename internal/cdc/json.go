@@ -1,0 +1,505 @@
+package cdc
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth is how deeply objects and arrays may nest in a message. Debezium
+// envelopes with their schema need about 8 levels; the cap keeps a hostile
+// or corrupt message from costing unbounded stack and time.
+const MaxDepth = 64
+
+// syntaxError is a JSON problem at a byte offset of the message.
+type syntaxError struct {
+	off int
+	msg string
+}
+
+func (e *syntaxError) Error() string {
+	return "invalid JSON at byte " + strconv.Itoa(e.off) + ": " + e.msg
+}
+
+// reader is a strict, allocation-light JSON reader over a string. Strings
+// without escapes and numbers are returned as substrings of s, so decoding a
+// row costs one conversion of the message plus the maps and interface boxes
+// of the values it keeps.
+type reader struct {
+	s     string
+	i     int
+	depth int
+	// base is where s starts in the message, when only a tail of the
+	// message was converted (see Decoder.afterCachedSchema).
+	base int
+}
+
+func (r *reader) fail(msg string) error { return &syntaxError{off: r.base + r.i, msg: msg} }
+
+func (r *reader) ws() {
+	for r.i < len(r.s) {
+		switch r.s[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek skips whitespace and returns the next byte, or 0 at the end.
+func (r *reader) peek() byte {
+	r.ws()
+	if r.i < len(r.s) {
+		return r.s[r.i]
+	}
+	return 0
+}
+
+func (r *reader) unexpected() error {
+	if r.i >= len(r.s) {
+		return r.fail("unexpected end of input")
+	}
+	c := r.s[r.i]
+	if c < 0x20 || c >= 0x7f {
+		return r.fail("unexpected byte 0x" + strconv.FormatUint(uint64(c), 16))
+	}
+	return r.fail("unexpected " + strconv.QuoteRune(rune(c)))
+}
+
+// end checks that nothing but whitespace follows the top-level value.
+func (r *reader) end() error {
+	r.ws()
+	if r.i != len(r.s) {
+		return r.fail("unexpected data after the top-level value")
+	}
+	return nil
+}
+
+func (r *reader) enter() error {
+	r.depth++
+	if r.depth > MaxDepth {
+		return r.tooDeep()
+	}
+	return nil
+}
+
+func (r *reader) tooDeep() error {
+	return r.fail("nesting deeper than " + strconv.Itoa(MaxDepth) + " levels")
+}
+
+// beginObject consumes '{'.
+func (r *reader) beginObject() error {
+	if r.peek() != '{' {
+		return r.unexpected()
+	}
+	if err := r.enter(); err != nil {
+		return err
+	}
+	r.i++
+	return nil
+}
+
+// nextKey reads the next member name of the object being read and the colon
+// after it. It reports false once the closing brace has been consumed.
+// first says whether this is the first call for the object.
+func (r *reader) nextKey(first bool) (string, bool, error) {
+	c := r.peek()
+	if c == '}' {
+		// Either {} or the end after a member's value; {"a":1,} fails
+		// below because a name must follow the comma.
+		r.i++
+		r.depth--
+		return "", false, nil
+	}
+	if !first {
+		if c != ',' {
+			return "", false, r.unexpected()
+		}
+		r.i++
+		c = r.peek()
+	}
+	if c != '"' {
+		return "", false, r.unexpected()
+	}
+	key, err := r.str()
+	if err != nil {
+		return "", false, err
+	}
+	if r.peek() != ':' {
+		return "", false, r.unexpected()
+	}
+	r.i++
+	return key, true, nil
+}
+
+// value reads any JSON value: objects become map[string]any, arrays []any,
+// numbers json.Number.
+func (r *reader) value() (any, error) {
+	switch c := r.peek(); c {
+	case '{':
+		return r.object(nil)
+	case '[':
+		return r.array()
+	case '"':
+		return r.str()
+	case 't':
+		return true, r.literal("true")
+	case 'f':
+		return false, r.literal("false")
+	case 'n':
+		return nil, r.literal("null")
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			n, err := r.number()
+			return json.Number(n), err
+		}
+		return nil, r.unexpected()
+	}
+}
+
+// object reads an object into a map. When keep is not nil, members whose
+// name keep rejects are validated and skipped instead of built.
+func (r *reader) object(keep func(string) bool) (map[string]any, error) {
+	if err := r.beginObject(); err != nil {
+		return nil, err
+	}
+	m := make(map[string]any)
+	for first := true; ; first = false {
+		k, ok, err := r.nextKey(first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return m, nil
+		}
+		if keep != nil && !keep(k) {
+			if err := r.skipFast(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		v, err := r.value()
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+	}
+}
+
+func (r *reader) array() ([]any, error) {
+	if err := r.enter(); err != nil {
+		return nil, err
+	}
+	r.i++ // '['
+	a := []any{}
+	if r.peek() == ']' {
+		r.i++
+		r.depth--
+		return a, nil
+	}
+	for {
+		v, err := r.value()
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		switch r.peek() {
+		case ',':
+			r.i++
+		case ']':
+			r.i++
+			r.depth--
+			return a, nil
+		default:
+			return nil, r.unexpected()
+		}
+	}
+}
+
+// skip validates and steps over one value without building it.
+func (r *reader) skip() error {
+	switch c := r.peek(); c {
+	case '{':
+		if err := r.beginObject(); err != nil {
+			return err
+		}
+		for first := true; ; first = false {
+			_, ok, err := r.nextKey(first)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return nil
+			}
+			if err := r.skip(); err != nil {
+				return err
+			}
+		}
+	case '[':
+		if err := r.enter(); err != nil {
+			return err
+		}
+		r.i++
+		if r.peek() == ']' {
+			r.i++
+			r.depth--
+			return nil
+		}
+		for {
+			if err := r.skip(); err != nil {
+				return err
+			}
+			switch r.peek() {
+			case ',':
+				r.i++
+			case ']':
+				r.i++
+				r.depth--
+				return nil
+			default:
+				return r.unexpected()
+			}
+		}
+	case '"':
+		return r.skipStr()
+	case 't':
+		return r.literal("true")
+	case 'f':
+		return r.literal("false")
+	case 'n':
+		return r.literal("null")
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			_, err := r.number()
+			return err
+		}
+		return r.unexpected()
+	}
+}
+
+// span skips one value and returns where it starts and ends.
+func (r *reader) span() (span, error) {
+	r.ws()
+	start := r.i
+	if err := r.skip(); err != nil {
+		return span{}, err
+	}
+	return span{start: start, end: r.i}, nil
+}
+
+// spanFast is span for a value that is read again before it is used, or
+// never used: its full validation is left to that second reading.
+func (r *reader) spanFast() (span, error) {
+	r.ws()
+	start := r.i
+	if err := r.skipFast(); err != nil {
+		return span{}, err
+	}
+	return span{start: start, end: r.i}, nil
+}
+
+func (r *reader) literal(lit string) error {
+	if len(r.s)-r.i >= len(lit) && r.s[r.i:r.i+len(lit)] == lit {
+		r.i += len(lit)
+		return nil
+	}
+	return r.fail("invalid literal, want " + lit)
+}
+
+// number reads a number following the JSON grammar exactly and returns its
+// text; no precision is lost because it is never parsed here.
+func (r *reader) number() (string, error) {
+	start := r.i
+	s := r.s
+	i := r.i
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		r.i = i
+		return "", r.fail("invalid number")
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			r.i = i
+			return "", r.fail("invalid number: no digit after the decimal point")
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			r.i = i
+			return "", r.fail("invalid number: no digit in the exponent")
+		}
+	}
+	r.i = i
+	return s[start:i], nil
+}
+
+// scanStr finds the end of the string starting at r.i (on the opening
+// quote). It returns the index of the closing quote and whether an escape
+// was seen; it validates UTF-8 and rejects raw control characters.
+func (r *reader) scanStr() (int, bool, error) {
+	s := r.s
+	i := r.i + 1
+	escaped := false
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			return i, escaped, nil
+		case c == '\\':
+			escaped = true
+			i += 2 // the escape is checked by unescape
+		case c < 0x20:
+			r.i = i
+			return 0, false, r.fail("control character in string")
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			rn, size := utf8.DecodeRuneInString(s[i:])
+			if rn == utf8.RuneError && size == 1 {
+				r.i = i
+				return 0, false, r.fail("invalid UTF-8 in string")
+			}
+			i += size
+		}
+	}
+	r.i = len(s)
+	return 0, false, r.fail("unterminated string")
+}
+
+func (r *reader) skipStr() error {
+	end, escaped, err := r.scanStr()
+	if err != nil {
+		return err
+	}
+	if escaped {
+		if _, err := r.unescape(r.i+1, end); err != nil {
+			return err
+		}
+	}
+	r.i = end + 1
+	return nil
+}
+
+// str reads a string; without escapes it is a substring of the message.
+func (r *reader) str() (string, error) {
+	end, escaped, err := r.scanStr()
+	if err != nil {
+		return "", err
+	}
+	start := r.i + 1
+	r.i = end + 1
+	if !escaped {
+		return r.s[start:end], nil
+	}
+	return r.unescape(start, end)
+}
+
+// unescape decodes s[start:end], the body of a string holding escapes.
+// Unpaired UTF-16 surrogates become U+FFFD, as encoding/json does.
+func (r *reader) unescape(start, end int) (string, error) {
+	s := r.s
+	b := make([]byte, 0, end-start)
+	for i := start; i < end; {
+		c := s[i]
+		if c != '\\' {
+			b = append(b, c)
+			i++
+			continue
+		}
+		if i+1 >= end {
+			r.i = i
+			return "", r.fail("invalid escape")
+		}
+		switch s[i+1] {
+		case '"', '\\', '/':
+			b = append(b, s[i+1])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			rn, ok := hex4(s, i+2, end)
+			if !ok {
+				r.i = i
+				return "", r.fail("invalid \\u escape")
+			}
+			i += 6
+			if utf16.IsSurrogate(rn) {
+				if i+1 < end && s[i] == '\\' && s[i+1] == 'u' {
+					lo, _ := hex4(s, i+2, end)
+					if dec := utf16.DecodeRune(rn, lo); dec != utf8.RuneError {
+						i += 6
+						b = utf8.AppendRune(b, dec)
+						continue
+					}
+				}
+				rn = utf8.RuneError
+			}
+			b = utf8.AppendRune(b, rn)
+			continue
+		default:
+			r.i = i
+			return "", r.fail("invalid escape")
+		}
+		i += 2
+	}
+	return string(b), nil
+}
+
+// hex4 decodes four hex digits at s[i:i+4], all before end.
+func hex4(s string, i, end int) (rune, bool) {
+	if i+4 > end {
+		return 0, false
+	}
+	var n rune
+	for _, c := range []byte(s[i : i+4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | rune(c)
+	}
+	return n, true
+}
+
+// span is the location [start, end) of one value in the message; the zero
+// span means "absent".
+type span struct{ start, end int }
+
+func (p span) present() bool { return p.end > 0 }

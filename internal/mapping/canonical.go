@@ -1,0 +1,252 @@
+package mapping
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The canonical JSON encoding: one byte sequence per logical value, since
+// Attr.JSON is both sent and fingerprinted. Objects have their keys sorted;
+// strings escape only what JSON requires (plus U+2028 and U+2029, as
+// encoding/json does); numbers are re-encoded by canonicalNumber.
+
+// errRange is a number Iterable cannot store in the requested type.
+var errRange = errors.New("out of range")
+
+// appendCanonical encodes v, the JSON model of a decoded row (or a Go
+// value of a basic type), canonically.
+func appendCanonical(buf []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case nil:
+		return append(buf, "null"...), nil
+	case bool:
+		return strconv.AppendBool(buf, t), nil
+	case string:
+		return appendString(buf, t), nil
+	case json.Number:
+		return appendNumber(buf, string(t), false)
+	case map[string]any:
+		return appendObject(buf, t)
+	case []any:
+		buf = append(buf, '[')
+		for i, e := range t {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = appendCanonical(buf, e); err != nil {
+				return buf, err
+			}
+		}
+		return append(buf, ']'), nil
+	case float64:
+		return appendFloat(buf, t)
+	case float32:
+		return appendFloat(buf, float64(t))
+	case int:
+		return strconv.AppendInt(buf, int64(t), 10), nil
+	case int64:
+		return strconv.AppendInt(buf, t, 10), nil
+	case int32:
+		return strconv.AppendInt(buf, int64(t), 10), nil
+	case uint64:
+		return strconv.AppendUint(buf, t, 10), nil
+	case uint32:
+		return strconv.AppendUint(buf, uint64(t), 10), nil
+	}
+	return buf, fmt.Errorf("unsupported value of Go type %T", v)
+}
+
+func appendObject(buf []byte, m map[string]any) ([]byte, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	buf = append(buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendString(buf, k)
+		buf = append(buf, ':')
+		var err error
+		if buf, err = appendCanonical(buf, m[k]); err != nil {
+			return buf, err
+		}
+	}
+	return append(buf, '}'), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString encodes s as a JSON string. Invalid UTF-8 becomes U+FFFD.
+func appendString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			case '\b':
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// isInteger reports whether n, a JSON number, has no fraction or exponent.
+func isInteger(n string) bool {
+	for i := 0; i < len(n); i++ {
+		if c := n[i]; c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return n != ""
+}
+
+// validNumber reports whether s follows the JSON number grammar.
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// appendNumber encodes the JSON number n canonically: an integer as its
+// digits ("-0" as "0"), anything with a fraction or exponent as the
+// shortest double that round-trips, always with a "." or exponent so that it
+// stays a double for Iterable. strict demands what Iterable can store: an
+// integer within int64, a finite double. Otherwise a number beyond those
+// ranges is passed on as written (its text is valid JSON).
+func appendNumber(buf []byte, n string, strict bool) ([]byte, error) {
+	if !validNumber(n) {
+		return buf, fmt.Errorf("%q is not a number", n)
+	}
+	if isInteger(n) {
+		if n == "-0" {
+			return append(buf, '0'), nil
+		}
+		if strict && len(n) >= 19 {
+			if _, err := strconv.ParseInt(n, 10, 64); err != nil {
+				return buf, fmt.Errorf("%s is %w of Iterable's long (int64)", n, errRange)
+			}
+		}
+		return append(buf, n...), nil
+	}
+	f, err := strconv.ParseFloat(n, 64)
+	if err != nil {
+		if strict {
+			return buf, fmt.Errorf("%s is %w of a double", n, errRange)
+		}
+		return append(buf, n...), nil
+	}
+	return appendFloat(buf, f)
+}
+
+// appendFloat formats a double like encoding/json (plain notation from
+// 1e-6 to 1e21, exponent notation outside), with ".0" added to whole
+// numbers.
+func appendFloat(buf []byte, f float64) ([]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return buf, fmt.Errorf("%v is not a JSON number", f)
+	}
+	if f == 0 {
+		f = 0 // -0 and 0 are one value
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	start := len(buf)
+	buf = strconv.AppendFloat(buf, f, format, -1, 64)
+	if format == 'e' {
+		// Clean up e-09 to e-9, as encoding/json does.
+		if n := len(buf); n-start >= 4 && buf[n-4] == 'e' && buf[n-3] == '-' && buf[n-2] == '0' {
+			buf[n-2] = buf[n-1]
+			buf = buf[:n-1]
+		}
+		return buf, nil
+	}
+	for _, c := range buf[start:] {
+		if c == '.' {
+			return buf, nil
+		}
+	}
+	return append(buf, '.', '0'), nil
+}

@@ -1,0 +1,272 @@
+package mapping
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/config"
+)
+
+// kind is an attribute's declared type.
+type kind uint8
+
+const (
+	kindAuto kind = iota
+	kindString
+	kindNumber
+	kindBoolean
+	kindDate
+	kindObject
+)
+
+var kindNames = map[string]kind{
+	"": kindAuto, "auto": kindAuto, "string": kindString, "number": kindNumber,
+	"boolean": kindBoolean, "date": kindDate, "object": kindObject,
+}
+
+func (k kind) String() string {
+	return [...]string{"auto", "string", "number", "boolean", "date", "object"}[k]
+}
+
+// attribute is one compiled attributes entry.
+type attribute struct {
+	name      string // Iterable field
+	from      string // the path as configured, for messages
+	path      path
+	kind      kind
+	unit      unit
+	skipNulls bool
+}
+
+func newAttribute(c config.Attribute) (attribute, error) {
+	a := attribute{name: c.To, from: c.From}
+	p, err := parsePath(c.From)
+	if err != nil {
+		return a, fmt.Errorf("from: %w", err)
+	}
+	a.path = p
+	if c.To == "" {
+		return a, errors.New("to: empty")
+	}
+	k, ok := kindNames[c.Type]
+	if !ok {
+		return a, fmt.Errorf("type: %q is not auto, string, number, boolean, date or object", c.Type)
+	}
+	a.kind = k
+	u, ok := unitNames[c.Unit]
+	if !ok {
+		return a, fmt.Errorf("unit: %q is not s, ms, us, ns or days", c.Unit)
+	}
+	if c.Unit != "" && k != kindDate {
+		return a, fmt.Errorf("unit: applies to type date only, not %s", k)
+	}
+	a.unit = u
+	switch c.Nulls {
+	case "", "send":
+	case "skip":
+		a.skipNulls = true
+	default:
+		return a, fmt.Errorf("nulls: %q is not send or skip", c.Nulls)
+	}
+	return a, nil
+}
+
+// appendValue reads the attribute from the row and appends its canonical
+// JSON to buf. ok is false when the attribute is not present (or null and
+// skipped).
+func (a *attribute) appendValue(buf []byte, row change.Row) (_ []byte, ok bool, _ error) {
+	v, present, err := a.path.read(row.Fields)
+	if err != nil {
+		return buf, false, a.fail("%v", err)
+	}
+	if !present || (v == nil && a.skipNulls) {
+		return buf, false, nil
+	}
+	if v == nil {
+		return append(buf, "null"...), true, nil
+	}
+	var logical string
+	if len(a.path) == 1 {
+		logical = row.LogicalTypes[a.path[0]]
+	}
+	start := len(buf)
+	out, err := a.convert(buf, v, logical)
+	if err != nil {
+		// Drop what a failed conversion may have appended.
+		return buf[:start], false, err
+	}
+	return out, true, nil
+}
+
+func (a *attribute) convert(buf []byte, v any, logical string) ([]byte, error) {
+	switch a.kind {
+	case kindString:
+		return a.toString(buf, v)
+	case kindNumber:
+		return a.toNumber(buf, v, logical)
+	case kindBoolean:
+		return a.toBoolean(buf, v)
+	case kindDate:
+		return a.toDate(buf, v, logical)
+	case kindObject:
+		return a.toObject(buf, v)
+	}
+	out, err := appendCanonical(buf, v)
+	if err != nil {
+		return buf, a.fail("%v", err)
+	}
+	return out, nil
+}
+
+// fail is a convert failure naming the attribute.
+func (a *attribute) fail(format string, args ...any) error {
+	return change.Fail(change.ClassConvert, "attribute %s (from %s): %s",
+		a.name, a.from, fmt.Sprintf(format, args...))
+}
+
+// cannot is the usual convert failure: cannot convert <value> to <type>.
+func (a *attribute) cannot(v any, detail string) error {
+	msg := fmt.Sprintf("cannot convert %s to %s", describe(v), a.kind)
+	if detail != "" {
+		msg += ": " + detail
+	}
+	return a.fail("%s", msg)
+}
+
+// describe shows a value in a failure reason: scalars as themselves (cut to
+// a readable length), containers by kind.
+func describe(v any) string {
+	const limit = 64
+	switch t := v.(type) {
+	case string:
+		if len(t) > limit {
+			return strconv.Quote(t[:limit]) + "…"
+		}
+		return strconv.Quote(t)
+	case json.Number:
+		if len(t) > limit {
+			return string(t[:limit]) + "…"
+		}
+		return string(t)
+	case bool:
+		return strconv.FormatBool(t)
+	}
+	return kindOf(v)
+}
+
+func (a *attribute) toString(buf []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case string:
+		return appendString(buf, t), nil
+	case bool:
+		return appendString(buf, strconv.FormatBool(t)), nil
+	case json.Number:
+		// The canonical number text, so that 1.50 and 1.5 are one string.
+		buf = append(buf, '"')
+		out, err := appendNumber(buf, string(t), false)
+		if err != nil {
+			return buf, a.cannot(v, "")
+		}
+		return append(out, '"'), nil
+	case float64, float32, int, int64, int32, uint64, uint32:
+		out, err := appendCanonical(append(buf, '"'), v)
+		if err != nil {
+			return buf, a.cannot(v, "")
+		}
+		return append(out, '"'), nil
+	}
+	return buf, a.cannot(v, "")
+}
+
+func (a *attribute) toNumber(buf []byte, v any, logical string) ([]byte, error) {
+	var n string
+	switch t := v.(type) {
+	case json.Number:
+		n = string(t)
+	case string:
+		n = strings.TrimSpace(t)
+		if !validNumber(n) {
+			detail := ""
+			if logical == "org.apache.kafka.connect.data.Decimal" {
+				detail = "a Kafka Connect Decimal in bytes; set Debezium's decimal.handling.mode to string or double"
+			}
+			return buf, a.cannot(v, detail)
+		}
+	case float64, float32, int, int64, int32, uint64, uint32:
+		out, err := appendCanonical(buf, v)
+		if err != nil {
+			return buf, a.cannot(v, "")
+		}
+		return out, nil
+	default:
+		return buf, a.cannot(v, "")
+	}
+	out, err := appendNumber(buf, n, true)
+	if err != nil {
+		if errors.Is(err, errRange) {
+			return buf, a.cannot(v, err.Error())
+		}
+		return buf, a.cannot(v, "")
+	}
+	return out, nil
+}
+
+func (a *attribute) toBoolean(buf []byte, v any) ([]byte, error) {
+	var b, ok bool
+	switch t := v.(type) {
+	case bool:
+		b, ok = t, true
+	case json.Number:
+		b, ok = boolText(string(t))
+	case string:
+		b, ok = boolText(strings.ToLower(strings.TrimSpace(t)))
+	case int:
+		b, ok = t == 1, t == 0 || t == 1
+	case int64:
+		b, ok = t == 1, t == 0 || t == 1
+	case float64:
+		b, ok = t == 1, t == 0 || t == 1
+	}
+	if !ok {
+		return buf, a.cannot(v, "")
+	}
+	return strconv.AppendBool(buf, b), nil
+}
+
+func boolText(s string) (value, ok bool) {
+	switch s {
+	case "true", "1":
+		return true, true
+	case "false", "0":
+		return false, true
+	}
+	return false, false
+}
+
+func (a *attribute) toObject(buf []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case map[string]any, []any:
+	case string:
+		// Debezium sends json and jsonb columns as strings.
+		s := strings.TrimSpace(t)
+		if !strings.HasPrefix(s, "{") && !strings.HasPrefix(s, "[") {
+			return buf, a.cannot(v, "")
+		}
+		parsed, ok := parseJSON(s)
+		if !ok {
+			return buf, a.cannot(v, "not valid JSON")
+		}
+		v = parsed
+	default:
+		return buf, a.cannot(v, "")
+	}
+	out, err := appendCanonical(buf, v)
+	if err != nil {
+		return buf, a.fail("%v", err)
+	}
+	return out, nil
+}

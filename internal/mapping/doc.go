@@ -1,0 +1,43 @@
+// Package mapping turns a decoded CDC row into what it asks of one Iterable
+// user: the normalised identifier and the mapped attributes, each converted
+// to its declared type and encoded as canonical JSON (SPEC §3 "Identify",
+// "Map and convert").
+//
+// A Mapper is compiled once from the iterable section of the config (paths
+// split, types and units resolved) and is then safe for concurrent use.
+// Map allocates little: the attribute slice, one buffer shared by all the
+// attribute values, and the identifier string.
+//
+// Decisions worth knowing:
+//
+//   - Paths: "a.b.c" walks nested objects. A field missing anywhere on the
+//     path is "not present" and the attribute is omitted; a present null
+//     on the path reads as null. A string on the path that holds a JSON
+//     object (Debezium sends Postgres json/jsonb columns as strings,
+//     logical type io.debezium.data.Json) is walked into. Any other scalar
+//     or an array on the path is a convert failure: the row does not have
+//     the shape the mapping declares.
+//   - Identifiers: emails are trimmed, lowercased and checked like
+//     Iterable's Apache Commons EmailValidator (approximated: one @, a
+//     local part of dot-separated atoms without spaces, control characters
+//     or ()<>,;:\"[], a domain of at least two letter-digit-hyphen labels
+//     whose top-level label is alphabetic or punycode with at least two
+//     characters; no quoted local parts or IP-literal domains). userIds are
+//     kept exactly and must be 1 to 52 printable ASCII characters without a
+//     trailing space. A JSON integer is accepted as a userId as its decimal
+//     text, because numeric primary keys are the common userId. Failure
+//     reasons never repeat the identifier: it is personal data, and the
+//     DLQ keeps the original message.
+//   - Numbers: integers must fit Iterable's long (int64) for type number;
+//     fractions must be finite doubles. Under type auto a number is passed
+//     on as it is, only re-encoded canonically. Canonical numbers keep the
+//     integer / fraction distinction (1.0 stays a double as "1.0"), because
+//     Iterable fixes a field's type from the first value it sees.
+//   - Dates are sent as "yyyy-MM-dd HH:mm:ss +00:00" in UTC, to the second
+//     (fractions are truncated), for years 0000 to 9999.
+//   - A delete under on_delete "unset" sends null for every mapped
+//     attribute (nulls: skip included: the row is gone) and asks to forget
+//     the state. A delete that carries no row at all (a tombstone, or a
+//     before image the source did not send) cannot name a user and is
+//     ignored: Debezium follows every delete event with a tombstone.
+package mapping

@@ -1,0 +1,224 @@
+package mapping
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/config"
+)
+
+// Iterable's identifier limits (reference §5.4).
+const (
+	maxEmailLen  = 254
+	maxLocalLen  = 64
+	maxDomainLen = 253
+	maxLabelLen  = 63
+	maxUserIDLen = 52
+)
+
+// identifier reads and normalises the user identifier of a row.
+type identifier struct {
+	kind change.IDKind
+	from string
+	path path
+}
+
+func newIdentifier(c config.Identifier) (identifier, error) {
+	id := identifier{from: c.Source}
+	switch c.As {
+	case "email":
+		id.kind = change.Email
+	case "userId":
+		id.kind = change.UserID
+	default:
+		return id, fmt.Errorf("iterable.identifier.as: %q is not email or userId", c.As)
+	}
+	p, err := parsePath(c.Source)
+	if err != nil {
+		return id, fmt.Errorf("iterable.identifier.source: %w", err)
+	}
+	id.path = p
+	return id, nil
+}
+
+func (id *identifier) fail(format string, args ...any) error {
+	return change.Fail(change.ClassIdentifier, "%s (from %s): %s",
+		id.kind, id.from, fmt.Sprintf(format, args...))
+}
+
+// read finds, normalises and validates the identifier in a row. Reasons
+// name the problem, never the value.
+func (id *identifier) read(fields map[string]any) (change.Identifier, error) {
+	v, present, err := id.path.read(fields)
+	switch {
+	case err != nil:
+		return change.Identifier{}, id.fail("%v", err)
+	case !present:
+		return change.Identifier{}, id.fail("missing")
+	case v == nil:
+		return change.Identifier{}, id.fail("null")
+	}
+	if id.kind == change.Email {
+		s, ok := v.(string)
+		if !ok {
+			return change.Identifier{}, id.fail("%s, not a string", kindOf(v))
+		}
+		email, reason := normaliseEmail(s)
+		if reason != "" {
+			return change.Identifier{}, id.fail("invalid email (%s)", reason)
+		}
+		return change.Identifier{Kind: change.Email, Value: email}, nil
+	}
+	var s string
+	switch t := v.(type) {
+	case string:
+		s = t
+	case json.Number:
+		// Numeric primary keys are the usual userId; their decimal text
+		// is what every other system calls the user.
+		if !isInteger(string(t)) {
+			return change.Identifier{}, id.fail("a number with a fraction or exponent, not an integer")
+		}
+		s = string(t)
+	default:
+		return change.Identifier{}, id.fail("%s, not a string", kindOf(v))
+	}
+	if reason := checkUserID(s); reason != "" {
+		return change.Identifier{}, id.fail("invalid userId (%s)", reason)
+	}
+	// Clone: the row's strings share one buffer with the whole message,
+	// and the identifier outlives it in batches and state.
+	return change.Identifier{Kind: change.UserID, Value: strings.Clone(s)}, nil
+}
+
+// checkUserID applies Iterable's userId rules and returns why s breaks
+// them, or "".
+func checkUserID(s string) string {
+	switch {
+	case s == "":
+		return "empty"
+	case len(s) > maxUserIDLen:
+		return fmt.Sprintf("longer than %d characters", maxUserIDLen)
+	case s[len(s)-1] == ' ':
+		return "trailing space"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return fmt.Sprintf("non-ASCII or non-printable character at position %d", i+1)
+		}
+	}
+	return ""
+}
+
+// normaliseEmail trims and lowercases an email, as Iterable stores it, and
+// checks it. It returns the email, or a reason it is invalid.
+func normaliseEmail(raw string) (string, string) {
+	t := strings.TrimSpace(raw)
+	if !utf8.ValidString(t) {
+		// Checked first: ToLower would turn bad bytes into U+FFFD.
+		return "", "invalid UTF-8"
+	}
+	s := strings.ToLower(t)
+	if reason := checkEmail(s); reason != "" {
+		return "", reason
+	}
+	if s == t {
+		// ToLower had nothing to change and returned the row's own
+		// string: clone it, see identifier.read.
+		s = strings.Clone(s)
+	}
+	return s, ""
+}
+
+// checkEmail approximates Apache Commons EmailValidator (see the package
+// documentation) and returns why s is invalid, or "".
+func checkEmail(s string) string {
+	if len(s) > maxEmailLen {
+		return fmt.Sprintf("longer than %d characters", maxEmailLen)
+	}
+	at := strings.IndexByte(s, '@')
+	if at < 0 {
+		return "no @"
+	}
+	local, domain := s[:at], s[at+1:]
+	if strings.IndexByte(domain, '@') >= 0 {
+		return "more than one @"
+	}
+	if reason := checkLocal(local); reason != "" {
+		return reason
+	}
+	return checkDomain(domain)
+}
+
+func checkLocal(local string) string {
+	switch {
+	case local == "":
+		return "empty local part"
+	case len(local) > maxLocalLen:
+		return fmt.Sprintf("local part longer than %d characters", maxLocalLen)
+	case local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, ".."):
+		return "misplaced dot in local part"
+	}
+	for _, r := range local {
+		switch {
+		case unicode.IsSpace(r) || unicode.IsControl(r):
+			return "space or control character in local part"
+		case strings.ContainsRune(`()<>,;:\"[]`, r):
+			return fmt.Sprintf("%q not allowed in local part", r)
+		}
+	}
+	return ""
+}
+
+func checkDomain(domain string) string {
+	switch {
+	case domain == "":
+		return "empty domain"
+	case len(domain) > maxDomainLen:
+		return fmt.Sprintf("domain longer than %d characters", maxDomainLen)
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return "domain has no dot"
+	}
+	for _, l := range labels {
+		switch {
+		case l == "":
+			return "empty domain label"
+		case len(l) > maxLabelLen:
+			return fmt.Sprintf("domain label longer than %d characters", maxLabelLen)
+		case l[0] == '-' || l[len(l)-1] == '-':
+			return "domain label starts or ends with a hyphen"
+		}
+		for _, r := range l {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' {
+				return "invalid character in domain"
+			}
+		}
+	}
+	if !validTLD(labels[len(labels)-1]) {
+		return "invalid top-level domain"
+	}
+	return ""
+}
+
+// validTLD stands in for Commons' list of IANA top-level domains: at least
+// two letters, or an IDN in punycode.
+func validTLD(tld string) bool {
+	if strings.HasPrefix(tld, "xn--") && len(tld) > 4 {
+		return true
+	}
+	if utf8.RuneCountInString(tld) < 2 {
+		return false
+	}
+	for _, r := range tld {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return true
+}

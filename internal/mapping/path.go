@@ -1,0 +1,107 @@
+package mapping
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// path is a field path split at its dots: "plan.tier" is {"plan", "tier"}.
+type path []string
+
+func parsePath(s string) (path, error) {
+	if s == "" {
+		return nil, fmt.Errorf("empty")
+	}
+	p := strings.Split(s, ".")
+	for _, seg := range p {
+		if seg == "" {
+			return nil, fmt.Errorf("%q has an empty segment", s)
+		}
+	}
+	return p, nil
+}
+
+// shapeError says that a path crossed a value that is not an object.
+type shapeError struct {
+	at   string // the path up to the offending value
+	what string
+}
+
+func (e *shapeError) Error() string { return e.at + " is " + e.what + ", not an object" }
+
+// read walks the path through fields. present is false when a field on the
+// path is missing; a null on the path reads as a present null.
+func (p path) read(fields map[string]any) (v any, present bool, err error) {
+	cur := fields
+	for i, seg := range p {
+		v, ok := cur[seg]
+		if !ok {
+			return nil, false, nil
+		}
+		if i == len(p)-1 {
+			return v, true, nil
+		}
+		switch next := v.(type) {
+		case map[string]any:
+			cur = next
+		case nil:
+			return nil, true, nil
+		case string:
+			obj, ok := jsonObject(next)
+			if !ok {
+				return nil, false, &shapeError{at: strings.Join(p[:i+1], "."), what: "a string"}
+			}
+			cur = obj
+		default:
+			return nil, false, &shapeError{at: strings.Join(p[:i+1], "."), what: kindOf(v)}
+		}
+	}
+	return nil, false, nil // unreachable: paths are never empty
+}
+
+// jsonObject parses s when it holds a JSON object, as Debezium sends json
+// and jsonb columns. This is off the hot path: only paths into such columns
+// use it, and encoding/json keeps its semantics standard.
+func jsonObject(s string) (map[string]any, bool) {
+	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "{") {
+		return nil, false
+	}
+	v, ok := parseJSON(t)
+	m, isObj := v.(map[string]any)
+	return m, ok && isObj
+}
+
+// parseJSON decodes one JSON value with numbers kept as json.Number.
+func parseJSON(s string) (any, bool) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, false // trailing data
+	}
+	return v, true
+}
+
+// kindOf names a JSON value's kind for messages, never its content.
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case json.Number, float64, float32, int, int64, int32, uint64, uint32:
+		return "a number"
+	}
+	return fmt.Sprintf("a %T", v)
+}
