@@ -43,6 +43,6 @@ type Row struct {
 	// source.ts_ms or ts_ms), zero when the message does not say.
 	SourceTime time.Time
 	// Skip says why an OpSkip message is skipped: "heartbeat",
-	// "schema_change" or "transaction".
+	// "schema_change", "transaction", "truncate" or "message".
 	Skip string
 }

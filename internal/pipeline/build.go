@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/attrsync/attrsync/internal/cdc"
 	"github.com/attrsync/attrsync/internal/config"
@@ -38,11 +37,11 @@ func (s *System) Close() error {
 // endpoints, Kafka (the dead-letter topic is created when absent), the
 // decoder and the mapping.
 func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*System, error) {
-	dec, err := cdc.New(cfg.Source.Format, cdc.OnlyFields(topFields(cfg)...))
+	mapper, err := mapping.New(cfg.Iterable, cfg.Source.OnDelete)
 	if err != nil {
 		return nil, err
 	}
-	mapper, err := mapping.New(cfg.Iterable, cfg.Source.OnDelete)
+	dec, err := cdc.New(cfg.Source.Format, cdc.OnlyFields(mapper.SourceFields()...))
 	if err != nil {
 		return nil, err
 	}
@@ -105,23 +104,4 @@ func NewRedis(cfg config.Redis) (redis.UniversalClient, error) {
 		}), nil
 	}
 	return redis.NewClient(opts), nil
-}
-
-// topFields are the top-level row fields the mapping reads, so the decoder
-// can skip the rest of each row.
-func topFields(cfg *config.Config) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(path string) {
-		top, _, _ := strings.Cut(path, ".")
-		if !seen[top] {
-			seen[top] = true
-			out = append(out, top)
-		}
-	}
-	add(cfg.Iterable.Identifier.Source)
-	for _, a := range cfg.Iterable.Attributes {
-		add(a.From)
-	}
-	return out
 }

@@ -64,6 +64,9 @@ func (e *env) config(group string, extra ...string) *config.Config {
 			topExtra = append(topExtra, x)
 		}
 	}
+	if !strings.Contains(strings.Join(topExtra, "\n"), "batch:") {
+		topExtra = append(topExtra, "batch: {max_users: 50, max_wait: 20ms}")
+	}
 	yaml := fmt.Sprintf(`
 sync: {name: itest}
 kafka:
@@ -83,7 +86,6 @@ iterable:
     - {from: version, to: version, type: number}
     - {from: signup_at, to: signedUpAt, type: date, unit: ms}
 %s
-batch: {max_users: 50, max_wait: 20ms}
 rate_limit: {bulk_update_per_second: 40, lookup_per_second: 100, scope: local}
 retry: {initial_interval: 20ms, max_interval: 500ms}
 dlq: {topic: %q}
