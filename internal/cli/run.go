@@ -29,7 +29,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	sys, err := pipeline.Build(startCtx, cfg, log)
+	sys, err := pipeline.Build(startCtx, cfg, log, pipeline.Options{})
 	cancel()
 	if err != nil {
 		log.Error("cannot start", "err", err)

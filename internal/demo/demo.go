@@ -97,7 +97,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	started := time.Now()
-	sys, err := pipeline.Build(ctx, cfg, log)
+	sys, err := pipeline.Build(ctx, cfg, log, pipeline.Options{})
 	if err != nil {
 		return Summary{}, err
 	}

@@ -32,11 +32,17 @@ func (s *System) Close() error {
 	return errors.Join(s.dlq.Close(), s.Redis.Close())
 }
 
+// Options change how a built pipeline behaves.
+type Options struct {
+	// DryRun: see Deps.DryRun.
+	DryRun bool
+}
+
 // Build connects everything a sync needs, from its configuration: Redis
 // (state and the global rate limit), the Iterable client with its paced
 // endpoints, Kafka (the dead-letter topic is created when absent), the
 // decoder and the mapping.
-func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*System, error) {
+func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*System, error) {
 	mapper, err := mapping.New(cfg.Iterable, cfg.Source.OnDelete)
 	if err != nil {
 		return nil, err
@@ -49,7 +55,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*System, 
 	if err != nil {
 		return nil, err
 	}
-	sys, err := build(ctx, cfg, log, rdb, dec, mapper)
+	sys, err := build(ctx, cfg, log, rdb, dec, mapper, opts)
 	if err != nil {
 		rdb.Close()
 		return nil, err
@@ -57,7 +63,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*System, 
 	return sys, nil
 }
 
-func build(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient, dec Decoder, mapper Mapper) (*System, error) {
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.UniversalClient, dec Decoder, mapper Mapper, opts Options) (*System, error) {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
@@ -80,11 +86,13 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.
 	if err != nil {
 		return nil, err
 	}
-	if err := kafka.EnsureTopic(ctx, conn, cfg.DLQ.Topic, 1); err != nil {
-		return nil, err
+	if !opts.DryRun {
+		if err := kafka.EnsureTopic(ctx, conn, cfg.DLQ.Topic, 1); err != nil {
+			return nil, err
+		}
 	}
 	w := kafka.NewWriter(conn, cfg.DLQ.Topic)
-	p := New(Deps{Config: cfg, Decoder: dec, Mapper: mapper, Store: store, API: api, DLQ: w, Log: log})
+	p := New(Deps{Config: cfg, Decoder: dec, Mapper: mapper, Store: store, API: api, DLQ: w, Log: log, DryRun: opts.DryRun})
 	return &System{Pipeline: p, Kafka: conn, Redis: rdb, dlq: w}, nil
 }
 

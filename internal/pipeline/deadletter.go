@@ -43,7 +43,12 @@ func (s *session) deadLetters(ctx context.Context) {
 		for i, it := range batch {
 			recs[i] = dlq.Record(it.msg, it.f, now)
 		}
-		err := s.retry(ctx, "write dead letters", func() error { return s.p.dlq.Write(ctx, recs) })
+		err := s.retry(ctx, "write dead letters", func() error {
+			if s.p.dryRun {
+				return nil // logged below, never written
+			}
+			return s.p.dlq.Write(ctx, recs)
+		})
 		if err != nil {
 			continue // drain ended: left uncommitted, consumed again
 		}

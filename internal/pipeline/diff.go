@@ -60,7 +60,11 @@ func (s *session) diff(ctx context.Context, users []userWork) {
 func (s *session) changed(w userWork, rec state.Record) *sendItem {
 	live := w.entries[:0:0]
 	for _, en := range w.entries {
-		if s.force || !rec.Stale(en.ch.Pos) {
+		stale := rec.Stale(en.ch.Pos)
+		if s.force {
+			stale = rec.Superseded(en.ch.Pos)
+		}
+		if !stale {
 			live = append(live, en)
 			continue
 		}

@@ -113,8 +113,13 @@ type running struct {
 
 func (e *env) start(cfg *config.Config) *running {
 	e.t.Helper()
+	return e.startWith(cfg, pipeline.Options{})
+}
+
+func (e *env) startWith(cfg *config.Config, opts pipeline.Options) *running {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sys, err := pipeline.Build(ctx, cfg, testLogger())
+	sys, err := pipeline.Build(ctx, cfg, testLogger(), opts)
 	if err != nil {
 		cancel()
 		e.t.Fatalf("build: %v", err)

@@ -47,6 +47,10 @@ type Deps struct {
 	API     Iterable
 	DLQ     DeadLetterWriter
 	Log     *slog.Logger
+	// DryRun decodes, diffs and batches as usual, logs the requests it
+	// would send, and writes nothing: no Iterable call, no state, no dead
+	// letter, no committed offset.
+	DryRun bool
 }
 
 // Pipeline syncs one configured sync.
@@ -60,6 +64,7 @@ type Pipeline struct {
 	log    *slog.Logger
 
 	updateMode, updateOnlyFlag bool
+	dryRun                     bool
 
 	stats   Stats
 	absent  *absentCache
@@ -72,8 +77,13 @@ func New(d Deps) *Pipeline {
 	if log == nil {
 		log = slog.Default()
 	}
+	api := d.API
+	if d.DryRun {
+		api = dryRunAPI{log: log}
+	}
 	return &Pipeline{
-		cfg: d.Config, dec: d.Decoder, mapper: d.Mapper, store: d.Store, api: d.API, dlq: d.DLQ, log: log,
+		cfg: d.Config, dec: d.Decoder, mapper: d.Mapper, store: d.Store, api: api, dlq: d.DLQ, log: log,
+		dryRun:         d.DryRun,
 		updateMode:     d.Config.Iterable.Mode == config.ModeUpdate,
 		updateOnlyFlag: d.Config.Iterable.UpdateOnlyFlag,
 		absent:         newAbsentCache(absentTTL, absentMax),
@@ -102,7 +112,11 @@ func (p *Pipeline) Consume(ctx context.Context, conn *kafka.Conn) error {
 		fetch := func(ctx context.Context, c kafka.Claim, deliver func(change.Message) bool) error {
 			return kafka.Fetch(ctx, conn, c, deliver)
 		}
-		return p.runSession(ctx, g.Claims, fetch, g.Commit, false)
+		commit := g.Commit
+		if p.dryRun {
+			commit = func(map[string]map[int]int64) error { return nil }
+		}
+		return p.runSession(ctx, sessionOpts{claims: g.Claims, fetch: fetch, commit: commit})
 	})
 }
 

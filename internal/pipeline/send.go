@@ -167,7 +167,12 @@ func (s *session) advance(ctx context.Context, items []*sendItem) {
 		ids[i] = it.user.ID
 		recs[i] = s.p.store.Apply(it.rec, it.user.Fields, it.last, it.forget, now)
 	}
-	err := s.retry(ctx, "save state", func() error { return s.p.store.Save(ctx, ids, recs) })
+	err := s.retry(ctx, "save state", func() error {
+		if s.p.dryRun {
+			return nil
+		}
+		return s.p.store.Save(ctx, ids, recs)
+	})
 	if err != nil {
 		// Accepted but not recorded: leaving the messages uncommitted makes
 		// the next owner send the same values again, which is harmless.

@@ -21,7 +21,7 @@ import (
 type session struct {
 	p       *Pipeline
 	offsets *kafka.Offsets
-	force   bool // replay --force: ignore stored state
+	force   bool // replay --force: re-send every attribute of the newest messages
 
 	in       chan entry
 	work     chan []userWork
@@ -36,13 +36,29 @@ type fetchFunc func(ctx context.Context, claim kafka.Claim, deliver func(change.
 // diffWorkers run state loads and lookups while the engine keeps coalescing.
 const diffWorkers = 2
 
-// runSession consumes claims until ctx ends, then stops fetching, gives
-// in-flight work shutdown_grace to finish, and commits the watermark of
-// finished messages. Work still unfinished after the grace is abandoned: it
-// stays uncommitted and is consumed again by whoever owns the partition next.
-func (p *Pipeline) runSession(ctx context.Context, claims []kafka.Claim, fetch fetchFunc, commit func(map[string]map[int]int64) error, force bool) error {
+// sessionOpts say what a session consumes and how it ends.
+type sessionOpts struct {
+	claims []kafka.Claim
+	fetch  fetchFunc
+	commit func(map[string]map[int]int64) error
+	force  bool // re-send every attribute, not only changed ones (replay --force)
+	// bounded sessions end by themselves once every fetcher has returned
+	// and every fetched message is finished (replays); others run until
+	// ctx ends (the consumer group).
+	bounded bool
+}
+
+// runSession consumes claims until ctx ends (or, bounded, until all is
+// read and finished), then stops fetching, gives in-flight work
+// shutdown_grace to finish, and commits the watermark of finished messages.
+// Work still unfinished after the grace is abandoned: it stays uncommitted
+// and is consumed again by whoever owns the partition next.
+func (p *Pipeline) runSession(parent context.Context, o sessionOpts) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	claims, fetch, commit := o.claims, o.fetch, o.commit
 	s := &session{
-		p: p, offsets: kafka.NewOffsets(), force: force,
+		p: p, offsets: kafka.NewOffsets(), force: o.force,
 		in:       make(chan entry, 4096),
 		work:     make(chan []userWork),
 		released: make(chan []change.Identifier, 64),
@@ -86,13 +102,22 @@ func (p *Pipeline) runSession(ctx context.Context, claims []kafka.Claim, fetch f
 	committed := make(chan struct{})
 	go func() { s.commitLoop(ctx, commit); close(committed) }()
 
+	if o.bounded {
+		go func() {
+			fetchers.Wait()
+			for s.offsets.Outstanding() > 0 && ctx.Err() == nil {
+				time.Sleep(20 * time.Millisecond)
+			}
+			cancel()
+		}()
+	}
 	fetchers.Wait()
 	stages.Wait()
 	close(s.dead)
 	<-deadDone
 	<-committed
 	s.commitNow(commit)
-	if perr := fetchErr.Load(); perr != nil && ctx.Err() == nil {
+	if perr := fetchErr.Load(); perr != nil && parent.Err() == nil {
 		return *perr
 	}
 	return nil

@@ -38,6 +38,13 @@ func (r Record) Stale(pos change.Position) bool {
 	return r.Found && r.topic == topicHash(pos.Topic) && r.Partition == pos.Partition && pos.Offset <= r.Offset
 }
 
+// Superseded reports whether a message at pos is older than the newest one
+// the record reflects (same partition, strictly before). Replays with
+// --force re-send the newest message but never an older one.
+func (r Record) Superseded(pos change.Position) bool {
+	return r.Found && r.topic == topicHash(pos.Topic) && r.Partition == pos.Partition && pos.Offset < r.Offset
+}
+
 // Fingerprints returns the stored fingerprint per slot (0: none stored).
 func (r Record) Fingerprints() []uint64 { return r.fps }
 

@@ -87,6 +87,9 @@ func TestDiffAdvanceAndStale(t *testing.T) {
 			t.Errorf("Stale(%v) = %v, want %v", c.pos, got, c.stale)
 		}
 	}
+	if recs[0].Superseded(pos) || !recs[0].Superseded(change.Position{Topic: "users", Partition: 3, Offset: 40}) {
+		t.Error("Superseded must hold strictly before the stored position only")
+	}
 
 	// Forgetting keeps the position (stale detection) but drops fingerprints.
 	forgotten := s.Apply(recs[0], nil, change.Position{Topic: "users", Partition: 3, Offset: 50}, true, time.Now())

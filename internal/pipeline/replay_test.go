@@ -1,0 +1,97 @@
+package pipeline_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/pipeline"
+	"github.com/attrsync/attrsync/internal/sim"
+	"github.com/attrsync/attrsync/internal/testenv"
+)
+
+// replay runs one bounded pass from the earliest offset and returns the
+// bulkUpdate requests it caused.
+func (e *env) replay(force bool, opts pipeline.Options) ([]sim.Request, *pipeline.Stats) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg := e.config("unused")
+	sys, err := pipeline.Build(ctx, cfg, testLogger(), opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer sys.Close()
+	ranges, err := kafka.Ranges(ctx, sys.Kafka, cfg.Kafka.Topics, time.Time{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	before := len(bulkRequests(e.sim))
+	if err := sys.Replay(ctx, sys.Kafka, ranges, force); err != nil {
+		e.t.Fatal(err)
+	}
+	return bulkRequests(e.sim)[before:], sys.Stats()
+}
+
+func TestReplay(t *testing.T) {
+	e := newEnv(t, 3, sim.Options{})
+	h := testenv.History(120, 4, 3)
+	e.kafka.Produce(topic, h.Msgs...)
+
+	reqs, st := e.replay(false, pipeline.Options{})
+	if st.Finished() != int64(len(h.Msgs)) || len(reqs) == 0 {
+		t.Fatalf("first replay finished %d of %d messages with %d requests", st.Finished(), len(h.Msgs), len(reqs))
+	}
+	testenv.CheckProfiles(t, e.sim, h.Last)
+
+	if reqs, _ := e.replay(false, pipeline.Options{}); len(reqs) != 0 {
+		t.Errorf("a second identical replay sent %d requests, want 0", len(reqs))
+	}
+	reqs, _ = e.replay(true, pipeline.Options{})
+	users := 0
+	for _, r := range reqs {
+		users += r.Users
+	}
+	if users < len(h.Last) {
+		t.Errorf("--force re-sent %d users, want all %d", users, len(h.Last))
+	}
+	testenv.CheckProfiles(t, e.sim, h.Last)
+	if got := e.kafka.Committed("unused", topic, 3); anyCommitted(got) {
+		t.Errorf("a replay committed offsets %v", got)
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	e := newEnv(t, 2, sim.Options{})
+	h := testenv.History(50, 3, 4)
+	e.kafka.Produce(topic, h.Msgs...)
+	e.kafka.Produce(topic, testenv.Raw(999, "not json"))
+
+	r := e.startWith(e.config("dry"), pipeline.Options{DryRun: true})
+	r.waitFinished(t, int64(len(h.Msgs)+1))
+	r.close(t)
+	if n := len(e.sim.Requests()); n != 0 {
+		t.Errorf("dry run made %d Iterable calls", n)
+	}
+	if got := e.kafka.Committed("dry", topic, 2); anyCommitted(got) {
+		t.Errorf("dry run committed offsets %v", got)
+	}
+	if dead := e.kafka.ReadAll(dlqTopic, 1); len(dead) != 0 {
+		t.Errorf("dry run wrote %d dead letters", len(dead))
+	}
+	// Nothing was stored, so a real run sends every user.
+	reqs, _ := e.replay(false, pipeline.Options{})
+	if len(reqs) == 0 {
+		t.Error("after a dry run, a real pass sent nothing: the dry run wrote state")
+	}
+}
+
+func anyCommitted(offsets map[int]int64) bool {
+	for _, off := range offsets {
+		if off >= 0 {
+			return true
+		}
+	}
+	return false
+}
