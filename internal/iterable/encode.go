@@ -1,8 +1,8 @@
 package iterable
 
 import (
+	"github.com/attrsync/attrsync/internal/jsontext"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/attrsync/attrsync/internal/change"
 )
@@ -89,15 +89,15 @@ func EncodeBulk(req BulkRequest) []byte {
 // appendUser appends one OptionalApiUser object.
 func appendUser(b []byte, u User, preferUserID, mergeNested bool) []byte {
 	b = append(b, '{')
-	b = appendString(b, u.ID.Kind.String())
+	b = jsontext.AppendString(b, u.ID.Kind.String())
 	b = append(b, ':')
-	b = appendString(b, u.ID.Value)
+	b = jsontext.AppendString(b, u.ID.Value)
 	b = append(b, `,"dataFields":{`...)
 	for i, f := range u.Fields {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, f.Name)
+		b = jsontext.AppendString(b, f.Name)
 		b = append(b, ':')
 		b = append(b, f.JSON...)
 	}
@@ -106,55 +106,4 @@ func appendUser(b []byte, u User, preferUserID, mergeNested bool) []byte {
 	b = append(b, `,"mergeNestedObjects":`...)
 	b = strconv.AppendBool(b, mergeNested)
 	return append(b, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Unlike encoding/json it leaves
-// <, > and & alone (the body is never embedded in HTML); like it, it turns
-// invalid UTF-8 into U+FFFD and escapes U+2028 and U+2029.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/attrsync/attrsync/internal/jsontext"
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 )
 
 // The canonical JSON encoding: one byte sequence per logical value, since
@@ -27,7 +27,7 @@ func appendCanonical(buf []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(buf, t), nil
 	case string:
-		return appendString(buf, t), nil
+		return jsontext.AppendString(buf, t), nil
 	case json.Number:
 		return appendNumber(buf, string(t), false)
 	case map[string]any:
@@ -73,7 +73,7 @@ func appendObject(buf []byte, m map[string]any) ([]byte, error) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendString(buf, k)
+		buf = jsontext.AppendString(buf, k)
 		buf = append(buf, ':')
 		var err error
 		if buf, err = appendCanonical(buf, m[k]); err != nil {
@@ -81,59 +81,6 @@ func appendObject(buf []byte, m map[string]any) ([]byte, error) {
 		}
 	}
 	return append(buf, '}'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString encodes s as a JSON string. Invalid UTF-8 becomes U+FFFD.
-func appendString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			case '\b':
-				buf = append(buf, '\\', 'b')
-			case '\f':
-				buf = append(buf, '\\', 'f')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }
 
 // isInteger reports whether n, a JSON number, has no fraction or exponent.

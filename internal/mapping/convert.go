@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/attrsync/attrsync/internal/jsontext"
 	"strconv"
 	"strings"
 
@@ -161,9 +162,9 @@ func describe(v any) string {
 func (a *attribute) toString(buf []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case string:
-		return appendString(buf, t), nil
+		return jsontext.AppendString(buf, t), nil
 	case bool:
-		return appendString(buf, strconv.FormatBool(t)), nil
+		return jsontext.AppendString(buf, strconv.FormatBool(t)), nil
 	case json.Number:
 		// The canonical number text, so that 1.50 and 1.5 are one string.
 		buf = append(buf, '"')

@@ -1,0 +1,38 @@
+package jsontext
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestAppendStringRoundTrips(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", `quote " and \ backslash`, "tab\tnew\nline\rcr\bbs\fff", "\x00\x01\x1f",
+		"<b>&amp;</b>", "emoji 🎉 and é", "line\u2028sep\u2029", "bad \xff utf8 \xc3",
+	} {
+		b := AppendString(nil, s)
+		if !json.Valid(b) {
+			t.Errorf("%q: invalid JSON %s", s, b)
+			continue
+		}
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.ToValidUTF8(s, "\uFFFD")
+		if !utf8.ValidString(s) {
+			// Each invalid byte becomes its own U+FFFD.
+			want = ""
+			for i := 0; i < len(s); {
+				r, n := utf8.DecodeRuneInString(s[i:])
+				want += string(r)
+				i += n
+			}
+		}
+		if got != want {
+			t.Errorf("%q: round trip gave %q, want %q", s, got, want)
+		}
+	}
+}
