@@ -40,7 +40,13 @@ type GroupConfig struct {
 	StartOffset       string // earliest | latest
 	SessionTimeout    time.Duration
 	HeartbeatInterval time.Duration
-	Logger            *slog.Logger
+	// DrainTimeout is the longest work takes to return after its
+	// generation ends (the shutdown grace). The group's rebalance timeout
+	// is at least this long, so the coordinator waits for a member that is
+	// still finishing revoked work instead of handing its partitions to a
+	// new owner while its requests are in flight.
+	DrainTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // RunGroup joins the group and calls work once per generation, with a
@@ -67,9 +73,7 @@ func RunGroup(ctx context.Context, conn *Conn, cfg GroupConfig, work func(ctx co
 		StartOffset:       start,
 		SessionTimeout:    cfg.SessionTimeout,
 		HeartbeatInterval: cfg.HeartbeatInterval,
-		// Members must leave promptly after revocation; commits happen
-		// before work returns, so a short rebalance timeout is safe.
-		RebalanceTimeout:       cfg.SessionTimeout,
+		RebalanceTimeout:       max(cfg.SessionTimeout, cfg.DrainTimeout+5*time.Second),
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 5 * time.Second,
 		JoinGroupBackoff:       time.Second,

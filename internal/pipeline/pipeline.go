@@ -107,7 +107,8 @@ func (p *Pipeline) Consume(ctx context.Context, conn *kafka.Conn) error {
 	k := p.cfg.Kafka
 	return kafka.RunGroup(ctx, conn, kafka.GroupConfig{
 		GroupID: k.GroupID, Topics: k.Topics, StartOffset: k.StartOffset,
-		SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval, Logger: p.log,
+		SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval,
+		DrainTimeout: p.cfg.ShutdownGrace, Logger: p.log,
 	}, func(ctx context.Context, g *kafka.Generation) error {
 		fetch := func(ctx context.Context, c kafka.Claim, deliver func(change.Message) bool) error {
 			return kafka.Fetch(ctx, conn, c, deliver)

@@ -80,8 +80,12 @@ func (p *Pipeline) runSession(parent context.Context, o sessionOpts) error {
 	for _, c := range claims {
 		fetchers.Go(func() {
 			if err := fetch(ctx, c, func(m change.Message) bool { return s.consume(ctx, m) }); err != nil {
-				p.log.Error("fetch failed", "topic", c.Topic, "partition", c.Partition, "err", err)
+				// One partition that cannot be read ends the session for
+				// all: the others drain and commit, and the consumer group
+				// starts a new generation with fresh fetchers.
+				p.log.Error("fetch failed; ending this generation", "topic", c.Topic, "partition", c.Partition, "err", err)
 				fetchErr.CompareAndSwap(nil, &err)
+				cancel()
 			}
 		})
 	}
@@ -117,7 +121,7 @@ func (p *Pipeline) runSession(parent context.Context, o sessionOpts) error {
 	<-deadDone
 	<-committed
 	s.commitNow(commit)
-	if perr := fetchErr.Load(); perr != nil && parent.Err() == nil {
+	if perr := fetchErr.Load(); perr != nil && parent.Err() == nil && o.bounded {
 		return *perr
 	}
 	return nil
