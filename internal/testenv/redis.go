@@ -1,15 +1,10 @@
 package testenv
 
 import (
-	"bufio"
-	"context"
-	"fmt"
-	"net"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/attrsync/attrsync/internal/redisserver"
 )
 
 // Redis is a redis-server process owned by one test.
@@ -20,8 +15,7 @@ type Redis struct {
 	URL string
 
 	t   testing.TB
-	dir string
-	cmd *exec.Cmd
+	srv *redisserver.Server
 }
 
 // StartRedis starts a redis-server on a free loopback port with its own
@@ -30,7 +24,11 @@ type Redis struct {
 // that silently skipped would prove nothing.
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
-	r := &Redis{t: t, dir: t.TempDir()}
+	srv, err := redisserver.New(t.TempDir())
+	if err != nil {
+		t.Fatalf("redis-server: %v", err)
+	}
+	r := &Redis{Addr: srv.Addr, URL: srv.URL, t: t, srv: srv}
 	r.Start()
 	t.Cleanup(r.Stop)
 	return r
@@ -40,92 +38,13 @@ func StartRedis(t testing.TB) *Redis {
 // all state, as a Redis without persistence would.
 func (r *Redis) Start() {
 	r.t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		r.t.Fatalf("redis-server not found (apt-get install -y redis-server): %v", err)
-	}
-	if r.Addr == "" {
-		r.Addr = freeAddr(r.t)
-		r.URL = "redis://" + r.Addr + "/0"
-	}
-	host, port, _ := net.SplitHostPort(r.Addr)
-	r.cmd = exec.Command(bin,
-		"--bind", host, "--port", port, "--dir", r.dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no",
-		"--logfile", filepath.Join(r.dir, "redis.log"),
-		// The state layout packs users into small hashes; these keep them in
-		// Redis's compact listpack encoding (see README, "Redis sizing").
-		"--hash-max-listpack-entries", "1024", "--hash-max-listpack-value", "128",
-	)
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
-	}
-	if err := waitTCP(r.Addr, 10*time.Second); err != nil {
-		r.t.Fatalf("redis-server on %s: %v", r.Addr, err)
-	}
-	if err := waitPing(r.Addr, 5*time.Second); err != nil {
-		r.t.Fatalf("redis-server on %s: %v", r.Addr, err)
+	if err := r.srv.Start(); err != nil {
+		r.t.Fatalf("%v", err)
 	}
 }
 
 // Stop kills the server (SIGKILL: nothing is saved) and waits for it.
-func (r *Redis) Stop() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
+func (r *Redis) Stop() { r.srv.Stop() }
 
 // Dir is the server's working directory.
-func (r *Redis) Dir() string { return filepath.Clean(r.dir) }
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitTCP(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			return c.Close()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not listening after %s: %w", d, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// waitPing waits until the server answers PING; it can accept connections
-// while still loading.
-func waitPing(addr string, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	for {
-		var dialer net.Dialer
-		c, err := dialer.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			_ = c.SetDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte("PING\r\n"))
-			line, rerr := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if rerr == nil && strings.HasPrefix(line, "+PONG") {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no PONG: %w", ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
+func (r *Redis) Dir() string { return filepath.Clean(r.srv.Dir) }

@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/attrsync/attrsync/internal/sim"
+)
+
+// writeResult is one write-path scenario.
+type writeResult struct {
+	instances int
+	window    time.Duration
+	users     int64         // users in bulkUpdate requests accepted within the window
+	requests  int64         // requests accepted within the window
+	tooMany   int           // 429 answers over the whole scenario
+	joined    time.Duration // from starting the instances to the window
+}
+
+// usersPerSecond is the accepted users per second within the window.
+func (w writeResult) usersPerSecond() float64 { return float64(w.users) / w.window.Seconds() }
+
+// theoreticalUsersPerSecond is Iterable's documented ceiling: 5 bulkUpdate
+// requests per second of max_users (1000) users each.
+const theoreticalUsersPerSecond = sim.DefaultBulkUpdatePerSecond * 1000
+
+// writePath measures bulkUpdate throughput against the simulator's
+// enforced limit (5 requests/s), with a backlog of changed users larger
+// than the window can drain, so every request could be full. With
+// instances > 1 the pipelines share one consumer group and one global
+// limiter in Redis (rate_limit.scope: global), each with its own Redis
+// client and Kafka connections: the code path of separate processes,
+// whose only shared state is Kafka and Redis.
+func writePath(ctx context.Context, e *env, g *generator, opts Options, instances int) (writeResult, error) {
+	res := writeResult{instances: instances, window: opts.WriteWindow}
+	topic := fmt.Sprintf("bench.write.%d", instances)
+	if err := e.createTopic(topic, opts.Partitions); err != nil {
+		return res, err
+	}
+	defer e.deleteTopic(topic)
+	// Joining takes a few seconds more with three members; the margin keeps
+	// the backlog from running dry before the window ends.
+	backlog := int((opts.WriteWindow + 8*time.Second).Seconds() * theoreticalUsersPerSecond)
+	if err := e.produceUpdates(ctx, g, topic, backlog, 1); err != nil {
+		return res, err
+	}
+
+	iter := sim.New(sim.Options{APIKey: apiKey, DiscardBodies: true}) // Iterable's limits
+	srv, url, err := serve(iter)
+	if err != nil {
+		return res, err
+	}
+	defer srv.Close()
+	group := fmt.Sprintf("bench-write-%d", instances)
+	cfg, err := syncSpec{
+		brokers: e.brokers, topic: topic, group: group, redisURL: e.redis.URL, iterURL: url,
+		bulkPerSecond: sim.DefaultBulkUpdatePerSecond, scope: "global", maxWait: time.Second,
+	}.config()
+	if err != nil {
+		return res, err
+	}
+	var ins []*instance
+	begin := time.Now()
+	for range instances {
+		in, err := startInstance(ctx, cfg)
+		if err != nil {
+			return res, errors.Join(err, closeAll(ins))
+		}
+		ins = append(ins, in)
+	}
+	start, err := waitSending(ctx, e, group, ins)
+	if err == nil {
+		select {
+		case <-time.After(opts.WriteWindow):
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	end := time.Now()
+	if err := errors.Join(err, closeAll(ins)); err != nil {
+		return res, err
+	}
+	for _, r := range iter.Requests() {
+		done := r.Time.Add(r.Duration)
+		if r.Endpoint == sim.EndpointBulkUpdate && r.Status == 200 && !done.Before(start) && !done.After(end) {
+			res.users += int64(r.Users)
+			res.requests++
+		}
+	}
+	res.window = end.Sub(start)
+	res.joined = start.Sub(begin)
+	res.tooMany = iter.Stats().TooManyRequests
+	return res, nil
+}
+
+// waitSending waits until the group is stable with every instance in it
+// and each has had a request answered since, and returns that moment: the
+// start of the sustained window, after joins and rebalances.
+func waitSending(ctx context.Context, e *env, group string, ins []*instance) (time.Time, error) {
+	jctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if _, err := e.kafka.WaitGroupStable(jctx, group, len(ins)); err != nil {
+		return time.Time{}, fmt.Errorf("consumer group %s not stable with %d members: %w", group, len(ins), err)
+	}
+	base := make([]int64, len(ins))
+	for i, in := range ins {
+		base[i] = in.stats().Requests.Load()
+	}
+	t, err := waitUntil(ctx, time.Minute, 5*time.Millisecond, func() bool {
+		for i, in := range ins {
+			if in.stats().Requests.Load() <= base[i] {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return t, fmt.Errorf("instances not all sending: %w", err)
+	}
+	return t, nil
+}
