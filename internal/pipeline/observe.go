@@ -55,9 +55,10 @@ func (nopObserver) Accepted(context.Context, time.Time)                  {}
 func (nopObserver) LimiterWaited(context.Context, string, time.Duration) {}
 func (nopObserver) TraceHeaders(context.Context) []change.Header         { return nil }
 
-// batchOf describes the request items make.
+// batchOf describes the request items make. size is the sender's estimate,
+// which counts a separating comma for every user: the body has one fewer.
 func batchOf(items []*sendItem, size int) Batch {
-	b := Batch{Users: len(items), Bytes: size}
+	b := Batch{Users: len(items), Bytes: size - 1}
 	for _, it := range items {
 		for _, en := range it.entries {
 			if len(en.msg.Headers) > 0 {
