@@ -64,9 +64,18 @@ func newRig(t *testing.T, parts int, opts sim.Options) *rig {
 }
 
 // config is a sync of the users topic onto firstName, planTier, version
-// and signedUpAt; extra lines are appended at top level.
+// and signedUpAt; extra lines indented by two spaces go under iterable,
+// the others at top level.
 func (r *rig) config(extra ...string) *config.Config {
 	r.t.Helper()
+	var iterExtra, topExtra []string
+	for _, x := range extra {
+		if strings.HasPrefix(x, "  ") {
+			iterExtra = append(iterExtra, x)
+		} else {
+			topExtra = append(topExtra, x)
+		}
+	}
 	yaml := fmt.Sprintf(`
 sync: {name: otel}
 kafka: {brokers: [%q], topics: [%q], group_id: g, session_timeout: 6s, heartbeat_interval: 1s}
@@ -80,13 +89,14 @@ iterable:
     - {from: plan.tier, to: planTier}
     - {from: version, to: version, type: number}
     - {from: signup_at, to: signedUpAt, type: date, unit: ms}
+%s
 batch: {max_users: 50, max_wait: 20ms}
 rate_limit: {bulk_update_per_second: 40, lookup_per_second: 100, scope: local}
 retry: {initial_interval: 20ms, max_interval: 300ms}
 dlq: {topic: %q}
 telemetry: {otlp_endpoint: %q}
 %s
-`, r.kafka.Brokers[0], topic, r.redis.URL, r.iter.URL, dlqTopic, r.otlp.srv.URL, strings.Join(extra, "\n"))
+`, r.kafka.Brokers[0], topic, r.redis.URL, r.iter.URL, strings.Join(iterExtra, "\n"), dlqTopic, r.otlp.srv.URL, strings.Join(topExtra, "\n"))
 	cfg, err := config.Parse([]byte(yaml), func(k string) (string, bool) {
 		if k == "KEY" {
 			return apiKey, true

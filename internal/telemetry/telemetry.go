@@ -6,7 +6,7 @@
 //
 // No API key and no user identifier ever becomes a metric label or a span
 // attribute: labels are fixed vocabularies (endpoints, statuses, classes,
-// topics, partitions), and a span processor strips query strings, where
+// topics, partitions), and the span exporter strips query strings, where
 // Iterable's lookups carry the email, from URLs recorded on spans.
 package telemetry
 
@@ -87,18 +87,14 @@ func New(ctx context.Context, cfg Config) (*Telemetry, error) {
 		attribute.String("attrsync.sync", cfg.Sync),
 	)
 	metricOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp)}
-	traceOpts := []sdktrace.TracerProviderOption{
-		sdktrace.WithResource(res),
-		// First, so that exporters registered after it only see redacted spans.
-		sdktrace.WithSpanProcessor(redactor{}),
-	}
+	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if cfg.OTLPEndpoint != "" {
 		mexp, texp, err := otlpExporters(ctx, cfg.OTLPEndpoint)
 		if err != nil {
 			return nil, err
 		}
 		metricOpts = append(metricOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(mexp, sdkmetric.WithInterval(otlpInterval))))
-		traceOpts = append(traceOpts, sdktrace.WithBatcher(texp))
+		traceOpts = append(traceOpts, sdktrace.WithBatcher(redactingExporter{texp}))
 	}
 	t := &Telemetry{
 		log:      log,
