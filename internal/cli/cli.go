@@ -26,8 +26,16 @@ const (
 const usage = `attrsync keeps Iterable user profiles in step with a CDC stream in Kafka.
 
 Usage:
-  attrsync run -c attrsync.yaml            sync until SIGINT/SIGTERM, then drain and commit
-  attrsync validate -c attrsync.yaml       check a config and list every problem
+  attrsync run -c attrsync.yaml [--dry-run]
+                                           sync until SIGINT/SIGTERM, then drain and commit;
+                                           --dry-run logs the requests and writes nothing
+  attrsync validate -c attrsync.yaml [--connect]
+                                           check a config and list every problem; --connect
+                                           also reaches Kafka, Redis and Iterable
+  attrsync state inspect -c attrsync.yaml --user ID
+                                           what the state holds for one user
+  attrsync state reset -c attrsync.yaml [--yes]
+                                           drop all state of the sync (asks first)
   attrsync demo [flags]                    run the whole pipeline in one process, no setup
   attrsync help                            this text
 `
@@ -46,6 +54,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return validate(rest, stdout, stderr)
 	case "demo":
 		return demoCmd(rest, stdout, stderr)
+	case "state":
+		return stateCmd(rest, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

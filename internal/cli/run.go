@@ -6,17 +6,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/attrsync/attrsync/internal/pipeline"
+	"github.com/attrsync/attrsync/internal/telemetry"
 )
 
+// telemetryFlushTimeout bounds the last export of metrics and traces at exit.
+const telemetryFlushTimeout = 10 * time.Second
+
 func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signalContext(stderr)
+	defer stop()
+	return runSync(ctx, args, stdout, stderr)
+}
+
+// runSync is `attrsync run` until ctx ends (a signal, or a test).
+func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("c", "", "config file")
+	dryRun := fs.Bool("dry-run", false, "decode, diff and batch as usual and log the requests; send nothing, save no state, commit no offset")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -25,52 +35,55 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	log := newLogger(cfg.Telemetry, stderr)
-	ctx, stop := signalContext(stderr)
-	defer stop()
+
+	tel, err := telemetry.New(ctx, telemetry.Config{
+		Sync: cfg.Sync.Name, Version: pipeline.Version, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint, Log: log,
+	})
+	if err != nil {
+		log.Error("cannot start telemetry", "err", err)
+		return exitFailed
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), telemetryFlushTimeout)
+		defer cancel()
+		if err := tel.Shutdown(fctx); err != nil {
+			log.Warn("telemetry: last export failed", "err", err)
+		}
+	}()
 
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	sys, err := pipeline.Build(startCtx, cfg, log, pipeline.Options{})
+	sys, err := pipeline.Build(startCtx, cfg, log, pipeline.Options{
+		DryRun: *dryRun, Observer: tel, HTTPClient: tel.HTTPClient(),
+	})
 	cancel()
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return exitFailed
 	}
 	defer sys.Close()
+	if err := tel.ObserveStats(sys.Stats()); err != nil {
+		log.Error("cannot start telemetry", "err", err)
+		return exitFailed
+	}
 
-	srv, err := serveHealth(cfg.Telemetry.Listen, sys.Pipeline)
+	srv, err := tel.Serve(cfg.Telemetry.Listen, sys)
 	if err != nil {
 		log.Error("cannot listen for telemetry", "addr", cfg.Telemetry.Listen, "err", err)
 		return exitFailed
 	}
 	defer srv.Close()
 
-	log.Info("attrsync running", "sync", cfg.Sync.Name, "group", cfg.Kafka.GroupID, "topics", cfg.Kafka.Topics, "mode", cfg.Iterable.Mode)
+	log.Info("attrsync running", "sync", cfg.Sync.Name, "group", cfg.Kafka.GroupID, "topics", cfg.Kafka.Topics,
+		"mode", cfg.Iterable.Mode, "dry_run", *dryRun, "telemetry", srv.Addr().String())
 	if err := sys.Consume(ctx, sys.Kafka); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("sync stopped", "err", err)
 		return exitFailed
 	}
 	st := sys.Stats()
 	log.Info("attrsync stopped", "consumed", st.Consumed.Load(), "accepted", st.Accepted.Load(), "dead_lettered", st.DeadLettered.Load())
-	return exitOK
-}
-
-// serveHealth serves /healthz (the process is alive) and /readyz (it can
-// make progress) on addr.
-func serveHealth(addr string, p *pipeline.Pipeline) (*http.Server, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
+	if *dryRun {
+		fmt.Fprintf(stdout, "dry run: %d messages read, %d users would have been sent; nothing was written\n",
+			st.Consumed.Load(), st.UsersChanged.Load())
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		ok, why := p.Ready()
-		if !ok {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		fmt.Fprintln(w, why)
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(l) //nolint:errcheck // ends with Close
-	return srv, nil
+	return exitOK
 }

@@ -10,6 +10,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("c", "", "config file")
+	connect := fs.Bool("connect", false, "also reach Kafka, Redis and Iterable and report each")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -18,5 +19,8 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	fmt.Fprintf(stdout, "%s: config OK (sync %q, %d attributes, mode %s)\n", *path, cfg.Sync.Name, len(cfg.Iterable.Attributes), cfg.Iterable.Mode)
+	if *connect && !checkConnections(cfg, stdout) {
+		return exitFailed
+	}
 	return exitOK
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/attrsync/attrsync/internal/cdc"
 	"github.com/attrsync/attrsync/internal/config"
@@ -36,6 +37,12 @@ func (s *System) Close() error {
 type Options struct {
 	// DryRun: see Deps.DryRun.
 	DryRun bool
+	// Observer: see Deps.Observer. Build also reports every rate-limiter
+	// wait to it.
+	Observer Observer
+	// HTTPClient sends Iterable's requests (an instrumented one, for
+	// traces and metrics); nil means http.DefaultClient.
+	HTTPClient *http.Client
 }
 
 // Build connects everything a sync needs, from its configuration: Redis
@@ -79,9 +86,13 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.
 	if err != nil {
 		return nil, err
 	}
+	if opts.Observer != nil {
+		bulk = observedLimiter{Pacer: bulk, endpoint: "bulkUpdate", obs: opts.Observer}
+		lookup = observedLimiter{Pacer: lookup, endpoint: "lookup", obs: opts.Observer}
+	}
 	api := iterable.New(cfg.IterableBaseURL(), cfg.Iterable.APIKey,
 		iterable.WithBulkLimiter(bulk), iterable.WithLookupLimiter(lookup),
-		iterable.WithUserAgent("attrsync/"+Version))
+		iterable.WithUserAgent("attrsync/"+Version), iterable.WithHTTPClient(opts.HTTPClient))
 	conn, err := kafka.NewConn(cfg.Kafka)
 	if err != nil {
 		return nil, err
@@ -92,7 +103,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.
 		}
 	}
 	w := kafka.NewWriter(conn, cfg.DLQ.Topic)
-	p := New(Deps{Config: cfg, Decoder: dec, Mapper: mapper, Store: store, API: api, DLQ: w, Log: log, DryRun: opts.DryRun})
+	p := New(Deps{Config: cfg, Decoder: dec, Mapper: mapper, Store: store, API: api, DLQ: w, Log: log, DryRun: opts.DryRun, Observer: opts.Observer})
 	return &System{Pipeline: p, Kafka: conn, Redis: rdb, dlq: w}, nil
 }
 

@@ -10,8 +10,9 @@ import (
 
 // deadItem is a message to dead-letter and why.
 type deadItem struct {
-	msg change.Message
-	f   *change.Failure
+	msg   change.Message
+	f     *change.Failure
+	trace []change.Header // trace context the failure was decided in
 }
 
 // deadLetters writes dead letters in small batches and finishes each
@@ -41,7 +42,7 @@ func (s *session) deadLetters(ctx context.Context) {
 		now := time.Now()
 		recs := make([]change.Message, len(batch))
 		for i, it := range batch {
-			recs[i] = dlq.Record(it.msg, it.f, now)
+			recs[i] = withTrace(dlq.Record(it.msg, it.f, now), it.trace)
 		}
 		err := s.retry(ctx, "write dead letters", func() error {
 			if s.p.dryRun {
@@ -63,7 +64,7 @@ func (s *session) deadLetters(ctx context.Context) {
 // kill sends a message to the dead-letter writer.
 func (s *session) kill(ctx context.Context, m change.Message, f *change.Failure) {
 	select {
-	case s.dead <- deadItem{msg: m, f: f}:
+	case s.dead <- deadItem{msg: m, f: f, trace: s.p.obs.TraceHeaders(ctx)}:
 	case <-ctx.Done():
 	}
 }

@@ -51,6 +51,9 @@ type Deps struct {
 	// would send, and writes nothing: no Iterable call, no state, no dead
 	// letter, no committed offset.
 	DryRun bool
+	// Observer is told what the pipeline does, for metrics and traces;
+	// nil observes nothing.
+	Observer Observer
 }
 
 // Pipeline syncs one configured sync.
@@ -69,6 +72,8 @@ type Pipeline struct {
 	stats   Stats
 	absent  *absentCache
 	authBad atomic.Bool
+	obs     Observer
+	joined  atomic.Bool // in a consumer-group generation
 }
 
 // New builds a pipeline.
@@ -77,6 +82,10 @@ func New(d Deps) *Pipeline {
 	if log == nil {
 		log = slog.Default()
 	}
+	obs := d.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
 	api := d.API
 	if d.DryRun {
 		api = dryRunAPI{log: log}
@@ -84,6 +93,7 @@ func New(d Deps) *Pipeline {
 	return &Pipeline{
 		cfg: d.Config, dec: d.Decoder, mapper: d.Mapper, store: d.Store, api: api, dlq: d.DLQ, log: log,
 		dryRun:         d.DryRun,
+		obs:            obs,
 		updateMode:     d.Config.Iterable.Mode == config.ModeUpdate,
 		updateOnlyFlag: d.Config.Iterable.UpdateOnlyFlag,
 		absent:         newAbsentCache(absentTTL, absentMax),
@@ -105,11 +115,14 @@ func (p *Pipeline) Ready() (bool, string) {
 // then drains within shutdown_grace and commits.
 func (p *Pipeline) Consume(ctx context.Context, conn *kafka.Conn) error {
 	k := p.cfg.Kafka
+	defer p.joined.Store(false)
 	return kafka.RunGroup(ctx, conn, kafka.GroupConfig{
 		GroupID: k.GroupID, Topics: k.Topics, StartOffset: k.StartOffset,
 		SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval,
 		DrainTimeout: p.cfg.ShutdownGrace, Logger: p.log,
 	}, func(ctx context.Context, g *kafka.Generation) error {
+		p.joined.Store(true)
+		defer p.joined.Store(false)
 		fetch := func(ctx context.Context, c kafka.Claim, deliver func(change.Message) bool) error {
 			return kafka.Fetch(ctx, conn, c, deliver)
 		}

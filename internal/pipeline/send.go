@@ -102,6 +102,7 @@ func (s *session) send(ctx context.Context, items []*sendItem) {
 	}
 	var res iterable.BulkResult
 	attempts := 0
+	ctx, end := s.p.obs.StartBatch(ctx, batchOf(items, size))
 	err := s.retryIterable(ctx, func() error {
 		attempts++
 		var err error
@@ -109,6 +110,7 @@ func (s *session) send(ctx context.Context, items []*sendItem) {
 		s.p.stats.request(statusOf(err), size)
 		return err
 	})
+	end(attempts, err)
 	if err == nil {
 		s.settle(ctx, items, res)
 		return
@@ -182,6 +184,9 @@ func (s *session) advance(ctx context.Context, items []*sendItem) {
 	for _, it := range items {
 		s.p.stats.UsersChanged.Add(1)
 		s.p.stats.AttrsSent.Add(int64(len(it.user.Fields)))
+		for _, en := range it.entries {
+			s.p.obs.Accepted(ctx, eventTime(en))
+		}
 		s.finishAll(it.entries, &s.p.stats.Accepted)
 	}
 	s.release(ctx, ids)

@@ -118,6 +118,7 @@ func (p *Pipeline) runSession(parent context.Context, o sessionOpts) error {
 	fetchers.Wait()
 	stages.Wait()
 	close(s.dead)
+	defer p.obs.Released(claims)
 	<-deadDone
 	<-committed
 	s.commitNow(commit)
@@ -132,6 +133,7 @@ func (p *Pipeline) runSession(parent context.Context, o sessionOpts) error {
 func (s *session) consume(ctx context.Context, m change.Message) bool {
 	s.offsets.Fetched(m.Pos.Topic, m.Pos.Partition, m.Pos.Offset)
 	s.p.stats.Consumed.Add(1)
+	s.p.obs.Fetched(ctx, m)
 	row, err := s.p.dec.Decode(m.Key, m.Value)
 	if err != nil {
 		s.kill(ctx, m, failureOf(err, change.ClassDecode))

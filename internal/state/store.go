@@ -208,27 +208,3 @@ func (s *Store) Inspect(ctx context.Context, user change.Identifier) (Record, []
 	}
 	return recs[0], s.attrs, nil
 }
-
-// Reset drops all state of the sync and reports how many user records it
-// removed. The next pass re-sends every user's attributes.
-func (s *Store) Reset(ctx context.Context) (int, error) {
-	users := 0
-	iter := s.rdb.Scan(ctx, 0, s.base+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
-		if strings.HasPrefix(key, s.base+":s:") {
-			n, err := s.rdb.HLen(ctx, key).Result()
-			if err != nil {
-				return users, fmt.Errorf("state: reset: %w", err)
-			}
-			users += int(n)
-		}
-		if err := s.rdb.Del(ctx, key).Err(); err != nil {
-			return users, fmt.Errorf("state: reset: %w", err)
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return users, fmt.Errorf("state: reset: %w", err)
-	}
-	return users, nil
-}
