@@ -19,6 +19,7 @@ demo:
 test: deps-test
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 20m $(PKGS)
+	$(GO) test -count=1 -run TestQuickRun ./internal/bench
 	$(MAKE) fuzz FUZZTIME=10s
 
 ## test-short: the quick unit tests

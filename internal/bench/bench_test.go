@@ -1,3 +1,10 @@
+// The quick bench runs outside the race detector: it is a check that the
+// harness works end to end, run by make test on its own (see Makefile),
+// not a test of attrsync's behaviour, and under -race next to every other
+// package it takes minutes.
+
+//go:build !race
+
 package bench
 
 import (
