@@ -34,6 +34,10 @@ type Global struct {
 	unlimited  bool
 	penalty    *redis.Script
 	pause      pause
+	// space keeps this process's own calls at least one interval apart
+	// when they leave, so a late wake-up here cannot add a burst on top of
+	// what Redis granted.
+	space *spacer
 }
 
 var _ Pacer = (*Global)(nil)
@@ -62,6 +66,7 @@ func NewGlobal(rdb redis.UniversalClient, key string, perSecond float64) *Global
 		Burst:  1,
 		Period: time.Duration(float64(time.Second) / perSecond),
 	}
+	g.space = newSpacer(g.limit.Period)
 	return g
 }
 
@@ -73,20 +78,26 @@ func (g *Global) Wait(ctx context.Context) (time.Duration, error) {
 	if g.unlimited {
 		return 0, nil
 	}
+	err := g.space.wait(ctx, func() time.Duration { return 0 }, g.allow)
+	return time.Since(start), err
+}
+
+// allow loops until the shared budget grants one call.
+func (g *Global) allow(ctx context.Context) error {
 	for {
 		if err := g.waitPenalty(ctx); err != nil {
-			return time.Since(start), err
+			return err
 		}
 		res, err := g.lim.Allow(ctx, g.key, g.limit)
 		if err != nil {
-			return time.Since(start), fmt.Errorf("ratelimit: global allow %q: %w", g.key, err)
+			return fmt.Errorf("ratelimit: global allow %q: %w", g.key, err)
 		}
 		if res.Allowed > 0 {
-			return time.Since(start), nil
+			return nil
 		}
 		// Another process took the slot: come back when the next one opens.
 		if err := sleep(ctx, max(res.RetryAfter, time.Millisecond)); err != nil {
-			return time.Since(start), fmt.Errorf("ratelimit: wait: %w", err)
+			return fmt.Errorf("ratelimit: wait: %w", err)
 		}
 	}
 }

@@ -1,0 +1,54 @@
+package ratelimit
+
+import (
+	"context"
+	"time"
+)
+
+// spacer lets callers through one at a time, each at least interval after
+// the previous one by the clock at the moment it is let through.
+//
+// Spacing reservations is not enough: x/time/rate hands out slots an
+// interval apart, but a waiter that wakes late (a stalled process, a busy
+// core) then leaves right beside the next one, and the two requests reach
+// Iterable as a burst that its limiter answers with 429. Here a late
+// waiter pushes the next one back instead, so the pace can only fall below
+// the rate, never rise above it.
+type spacer struct {
+	interval time.Duration
+	turn     chan struct{} // one-slot semaphore: whoever holds it owns last
+	last     time.Time
+}
+
+func newSpacer(interval time.Duration) *spacer {
+	return &spacer{interval: interval, turn: make(chan struct{}, 1)}
+}
+
+// wait returns when the caller may go, after also sleeping out hold (a
+// penalty) and, if grant is not nil, obtaining grant (a shared budget's
+// permission) while still holding the turn. It fails when ctx ends or
+// grant fails.
+func (s *spacer) wait(ctx context.Context, hold func() time.Duration, grant func(context.Context) error) error {
+	select {
+	case s.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.turn }()
+	for {
+		d := max(time.Until(s.last.Add(s.interval)), hold())
+		if d <= 0 {
+			break
+		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	if grant != nil {
+		if err := grant(ctx); err != nil {
+			return err
+		}
+	}
+	s.last = time.Now()
+	return nil
+}
