@@ -28,6 +28,8 @@ const usage = `attrsync keeps Iterable user profiles in step with a CDC stream i
 Usage:
   attrsync run -c attrsync.yaml            sync until SIGINT/SIGTERM, then drain and commit
   attrsync validate -c attrsync.yaml       check a config and list every problem
+  attrsync replay -c attrsync.yaml --from <RFC3339 time|earliest> [--force] [--dry-run]
+                                           one pass up to the end offsets seen at start; only real changes are sent
   attrsync demo [flags]                    run the whole pipeline in one process, no setup
   attrsync help                            this text
 `
@@ -44,6 +46,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return run(rest, stdout, stderr)
 	case "validate":
 		return validate(rest, stdout, stderr)
+	case "replay":
+		return replayCmd(rest, stdout, stderr)
 	case "demo":
 		return demoCmd(rest, stdout, stderr)
 	case "help", "-h", "--help":
