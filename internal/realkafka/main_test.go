@@ -43,6 +43,9 @@ const apiKey = "realkafka-key-0123456789"
 // under CI.
 func broker(t *testing.T, name string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the real-broker tier is skipped")
+	}
 	v := os.Getenv(name)
 	if v != "" {
 		return v
