@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build demo test test-short fuzz bench lint deps-test sim clean
+.PHONY: all build demo test test-short test-kafka fuzz bench lint deps-test sim clean
 
 all: build
 
@@ -15,12 +15,28 @@ demo:
 	$(GO) run ./cmd/attrsync demo
 
 ## test: every test with the race detector; tests start their own redis-server
-## on a free loopback port and an in-process Kafka broker.
+## on a free loopback port and an in-process Kafka broker. Then the
+## integration tier on a real Apache Kafka broker (test-kafka).
 test: deps-test
 	$(GO) vet $(PKGS)
-	$(GO) test -race -timeout 20m $(PKGS)
+	$(GO) test -race -timeout 20m $$($(GO) list $(PKGS) | grep -v /internal/realkafka)
 	$(GO) test -count=1 -run TestQuickRun ./internal/bench
 	$(MAKE) fuzz FUZZTIME=10s
+	$(MAKE) test-kafka
+
+KAFKA_SH := deploy/local/kafka/kafka.sh
+## test-kafka: internal/realkafka against a real single-node Kafka broker,
+## started on loopback for the run and stopped afterwards, even on failure.
+## To use your own cluster instead: see README, "Integration tests on a real broker".
+test-kafka: deps-test
+	@set -e; \
+	export ATTRSYNC_KAFKA_DIR="$${TMPDIR:-/tmp}/attrsync-kafka-make-$$$$"; \
+	trap '$(KAFKA_SH) stop' EXIT; \
+	start=$$(date +%s); \
+	broker_env=$$($(KAFKA_SH) start); \
+	export $$broker_env; \
+	echo "kafka: broker on $$ATTRSYNC_KAFKA_BROKERS (SASL_SSL on $$ATTRSYNC_KAFKA_SASL_BROKERS), up in $$(( $$(date +%s) - start ))s"; \
+	$(GO) test -race -count=1 -timeout 15m ./internal/realkafka
 
 ## test-short: the quick unit tests
 test-short:

@@ -36,6 +36,8 @@ Usage:
                                            what the state holds for one user
   attrsync state reset -c attrsync.yaml [--yes]
                                            drop all state of the sync (asks first)
+  attrsync replay -c attrsync.yaml --from <RFC3339 time|earliest> [--force] [--dry-run]
+                                           one pass up to the end offsets seen at start; only real changes are sent
   attrsync demo [flags]                    run the whole pipeline in one process, no setup
   attrsync help                            this text
 `
@@ -52,6 +54,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return run(rest, stdout, stderr)
 	case "validate":
 		return validate(rest, stdout, stderr)
+	case "replay":
+		return replayCmd(rest, stdout, stderr)
 	case "demo":
 		return demoCmd(rest, stdout, stderr)
 	case "state":

@@ -20,12 +20,14 @@ type Conn struct {
 	Brokers []string
 	TLS     *tls.Config
 	SASL    sasl.Mechanism
+
+	saslUser string // for errors that name who was refused
 }
 
 // NewConn builds the connection settings of cfg. A password never appears in
 // its errors.
 func NewConn(cfg config.Kafka) (*Conn, error) {
-	c := &Conn{Brokers: cfg.Brokers}
+	c := &Conn{Brokers: cfg.Brokers, saslUser: cfg.SASL.Username}
 	if cfg.TLS.Enabled {
 		t, err := tlsConfig(cfg.TLS)
 		if err != nil {

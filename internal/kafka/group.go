@@ -95,6 +95,11 @@ func RunGroup(ctx context.Context, conn *Conn, cfg GroupConfig, work func(ctx co
 			if errors.Is(err, kafkago.ErrGroupClosed) {
 				return nil
 			}
+			if errors.Is(err, kafkago.SASLAuthenticationFailed) {
+				// Credentials do not heal by retrying: stop, so the
+				// process exits with the reason instead of hanging.
+				return fmt.Errorf("kafka: consumer group %s: %w", cfg.GroupID, conn.explain(err))
+			}
 			log.Warn("consumer group: joining failed, retrying", "group", cfg.GroupID, "err", err)
 			continue
 		}

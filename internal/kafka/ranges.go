@@ -42,7 +42,7 @@ func Ranges(ctx context.Context, conn *Conn, topics []string, from time.Time) ([
 	}
 	res, err := client.ListOffsets(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: list offsets: %w", err)
+		return nil, fmt.Errorf("kafka: list offsets: %w", conn.explain(err))
 	}
 	var out []Range
 	for _, t := range topics {

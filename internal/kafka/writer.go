@@ -52,7 +52,7 @@ func EnsureTopic(ctx context.Context, conn *Conn, topic string, partitions int) 
 	client := &kafkago.Client{Addr: kafkago.TCP(conn.Brokers...), Transport: conn.transport(), Timeout: 10 * time.Second}
 	meta, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
-		return fmt.Errorf("kafka: metadata for %s: %w", topic, err)
+		return fmt.Errorf("kafka: metadata for %s: %w", topic, conn.explain(err))
 	}
 	for _, t := range meta.Topics {
 		if t.Name == topic && t.Error == nil && len(t.Partitions) > 0 {
@@ -63,7 +63,7 @@ func EnsureTopic(ctx context.Context, conn *Conn, topic string, partitions int) 
 		Topic: topic, NumPartitions: partitions, ReplicationFactor: -1,
 	}}})
 	if err != nil {
-		return fmt.Errorf("kafka: create dead-letter topic %s: %w", topic, err)
+		return fmt.Errorf("kafka: create dead-letter topic %s: %w", topic, conn.explain(err))
 	}
 	if err := res.Errors[topic]; err != nil && !errors.Is(err, kafkago.TopicAlreadyExists) {
 		return fmt.Errorf("kafka: create dead-letter topic %s (create it yourself, or allow attrsync to): %w", topic, err)
@@ -76,7 +76,7 @@ func Partitions(ctx context.Context, conn *Conn, topics []string) (map[string]in
 	client := &kafkago.Client{Addr: kafkago.TCP(conn.Brokers...), Transport: conn.transport(), Timeout: 10 * time.Second}
 	meta, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
 	if err != nil {
-		return nil, fmt.Errorf("kafka: metadata: %w", err)
+		return nil, fmt.Errorf("kafka: metadata: %w", conn.explain(err))
 	}
 	out := map[string]int{}
 	for _, t := range meta.Topics {

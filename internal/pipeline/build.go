@@ -97,6 +97,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, rdb redis.
 	if err != nil {
 		return nil, err
 	}
+	if err := kafka.Check(ctx, conn); err != nil {
+		return nil, err
+	}
 	if !opts.DryRun {
 		if err := kafka.EnsureTopic(ctx, conn, cfg.DLQ.Topic, 1); err != nil {
 			return nil, err

@@ -143,3 +143,55 @@ func (k *Kafka) Committed(group, topic string, partitions int) map[int]int64 {
 	}
 	return out
 }
+
+// ExternalKafka is a cluster the test did not start (a real broker named
+// by the environment); the test owns only the topics it creates on it.
+func ExternalKafka(t testing.TB, brokers []string) *Kafka {
+	return &Kafka{Brokers: brokers, t: t}
+}
+
+// CreateTopic creates topic with the given partitions (one replica each,
+// as a single-broker test cluster allows) and deletes it when the test
+// ends, so tests against a shared cluster leave nothing behind.
+func (k *Kafka) CreateTopic(topic string, partitions int) {
+	k.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafkago.Client{Addr: kafkago.TCP(k.Brokers...)}
+	res, err := client.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
+		Topic: topic, NumPartitions: partitions, ReplicationFactor: 1,
+	}}})
+	if err == nil {
+		err = res.Errors[topic]
+	}
+	if err != nil {
+		k.t.Fatalf("create topic %s: %v", topic, err)
+	}
+	k.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = client.DeleteTopics(ctx, &kafkago.DeleteTopicsRequest{Topics: []string{topic}})
+	})
+	// A new topic's partitions get leaders asynchronously; produce only
+	// once every partition has one.
+	for {
+		meta, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+		if err == nil && len(meta.Topics) == 1 && len(meta.Topics[0].Partitions) == partitions && leadersKnown(meta.Topics[0]) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			k.t.Fatalf("topic %s: partitions have no leader after 30s", topic)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func leadersKnown(t kafkago.Topic) bool {
+	for _, p := range t.Partitions {
+		if p.Error != nil || p.Leader.Host == "" {
+			return false
+		}
+	}
+	return true
+}
