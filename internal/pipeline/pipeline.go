@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/config"
@@ -113,8 +114,18 @@ func (p *Pipeline) Ready() (bool, string) {
 
 // Consume runs the sync as a member of its consumer group until ctx ends,
 // then drains within shutdown_grace and commits.
+//
+// A rebalance drains for less: kafka-go stops heartbeating once a
+// rebalance starts, so a member still draining after its session timeout
+// is evicted and its partitions go to a new owner while its requests may
+// still be out, which could put an older value over a newer one. Revoked
+// work therefore gets the session timeout less two heartbeats; what is not
+// finished by then is abandoned uncommitted and consumed again. On
+// shutdown the heartbeats go on, so the whole grace is safe.
 func (p *Pipeline) Consume(ctx context.Context, conn *kafka.Conn) error {
 	k := p.cfg.Kafka
+	shutdown := ctx
+	revokeDrain := min(p.cfg.ShutdownGrace, max(k.SessionTimeout-2*k.HeartbeatInterval, time.Second))
 	defer p.joined.Store(false)
 	return kafka.RunGroup(ctx, conn, kafka.GroupConfig{
 		GroupID: k.GroupID, Topics: k.Topics, StartOffset: k.StartOffset,
@@ -130,7 +141,13 @@ func (p *Pipeline) Consume(ctx context.Context, conn *kafka.Conn) error {
 		if p.dryRun {
 			commit = func(map[string]map[int]int64) error { return nil }
 		}
-		return p.runSession(ctx, sessionOpts{claims: g.Claims, fetch: fetch, commit: commit})
+		drain := func() time.Duration {
+			if shutdown.Err() != nil {
+				return p.cfg.ShutdownGrace
+			}
+			return revokeDrain
+		}
+		return p.runSession(ctx, sessionOpts{claims: g.Claims, fetch: fetch, commit: commit, drain: drain})
 	})
 }
 

@@ -42,6 +42,9 @@ type sessionOpts struct {
 	fetch  fetchFunc
 	commit func(map[string]map[int]int64) error
 	force  bool // re-send every attribute, not only changed ones (replay --force)
+	// drain says how long in-flight work may take once the session ends;
+	// nil means shutdown_grace.
+	drain func() time.Duration
 	// bounded sessions end by themselves once every fetcher has returned
 	// and every fetched message is finished (replays); others run until
 	// ctx ends (the consumer group).
@@ -71,7 +74,11 @@ func (p *Pipeline) runSession(parent context.Context, o sessionOpts) error {
 	drain, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDrain()
 	stopGrace := context.AfterFunc(ctx, func() {
-		time.AfterFunc(p.cfg.ShutdownGrace, cancelDrain)
+		grace := p.cfg.ShutdownGrace
+		if o.drain != nil {
+			grace = o.drain()
+		}
+		time.AfterFunc(grace, cancelDrain)
 	})
 	defer stopGrace()
 
