@@ -8,7 +8,6 @@ package pipeline
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/config"
@@ -66,9 +65,9 @@ type Pipeline struct {
 	updateMode, updateOnlyFlag bool
 	dryRun                     bool
 
-	stats   Stats
-	absent  *absentCache
-	authBad atomic.Bool
+	stats  Stats
+	absent *absentCache
+	auth   authState
 }
 
 // New builds a pipeline.
@@ -95,7 +94,7 @@ func (p *Pipeline) Stats() *Stats { return &p.stats }
 
 // Ready reports whether the pipeline can make progress, and why not.
 func (p *Pipeline) Ready() (bool, string) {
-	if p.authBad.Load() {
+	if p.auth.refused() {
 		return false, "Iterable refuses the API key (401/403)"
 	}
 	return true, "ok"
@@ -121,13 +120,13 @@ func (p *Pipeline) Consume(ctx context.Context, conn *kafka.Conn) error {
 }
 
 func (p *Pipeline) authFailed(err error) {
-	if p.authBad.CompareAndSwap(false, true) {
+	if p.auth.fail() {
 		p.log.Error("Iterable refuses the API key: consumption is paused and nothing is dead-lettered until it is accepted again; check iterable.api_key", "err", err)
 	}
 }
 
 func (p *Pipeline) authOK() {
-	if p.authBad.CompareAndSwap(true, false) {
+	if p.auth.succeed() {
 		p.log.Info("Iterable accepts the API key again; resuming")
 	}
 }
