@@ -11,6 +11,7 @@ import (
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/dlq"
+	"github.com/attrsync/attrsync/internal/testenv"
 )
 
 // wrapIterable puts middleware in front of the simulator, for failures the
@@ -103,4 +104,9 @@ func (e *env) deadByClass() (map[change.Class]int, []change.Message) {
 		out[f.Class]++
 	}
 	return out, dead
+}
+
+// upsertRow is a Debezium update of user id with the mapped columns set.
+func upsertRow(id int, email, name string, version int) change.Message {
+	return testenv.Upsert(id, testenv.Row{"id": id, "email": email, "first_name": name, "plan": map[string]any{"tier": "pro"}, "version": version, "signup_at": 1700000000000})
 }
