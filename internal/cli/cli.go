@@ -29,6 +29,8 @@ Usage:
   attrsync run -c attrsync.yaml            sync until SIGINT/SIGTERM, then drain and commit
   attrsync validate -c attrsync.yaml       check a config and list every problem
   attrsync demo [flags]                    run the whole pipeline in one process, no setup
+  attrsync dlq inspect -c attrsync.yaml    summarise the dead-letter topic by class and reason
+  attrsync dlq replay -c attrsync.yaml     feed the dead-letter topic back through the pipeline
   attrsync help                            this text
 `
 
@@ -46,6 +48,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return validate(rest, stdout, stderr)
 	case "demo":
 		return demoCmd(rest, stdout, stderr)
+	case "dlq":
+		return dlqCmd(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
