@@ -50,7 +50,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	st := sys.Stats()
-	log.Info("attrsync stopped", "consumed", st.Consumed.Load(), "accepted", st.Accepted.Load(), "dead_lettered", st.DeadLettered.Load())
+	log.Info("attrsync stopped", "consumed", st.Consumed.Load(), "accepted", st.Accepted.Load(),
+		"unchanged", st.Unchanged.Load(), "stale", st.Stale.Load(), "skipped", st.Skipped.Load(),
+		"absent", st.Absent.Load(), "dead_lettered", st.DeadLettered.Load())
 	return exitOK
 }
 
