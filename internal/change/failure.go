@@ -14,6 +14,9 @@ const (
 	ClassRejected         Class = "iterable_rejected"
 	ClassTypeMismatch     Class = "type_mismatch"
 	ClassRetriesExhausted Class = "retries_exhausted"
+	// ClassTooLarge is a user whose changed attributes alone exceed
+	// batch.max_bytes: no request could carry it, so it is never sent.
+	ClassTooLarge Class = "too_large"
 )
 
 // Failure is a reason to dead-letter a message. It never carries secrets.

@@ -39,6 +39,8 @@ Usage:
   attrsync replay -c attrsync.yaml --from <RFC3339 time|earliest> [--force] [--dry-run]
                                            one pass up to the end offsets seen at start; only real changes are sent
   attrsync demo [flags]                    run the whole pipeline in one process, no setup
+  attrsync dlq inspect -c attrsync.yaml    summarise the dead-letter topic by class and reason
+  attrsync dlq replay -c attrsync.yaml     feed the dead-letter topic back through the pipeline
   attrsync help                            this text
 `
 
@@ -60,6 +62,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return demoCmd(rest, stdout, stderr)
 	case "state":
 		return stateCmd(rest, os.Stdin, stdout, stderr)
+	case "dlq":
+		return dlqCmd(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

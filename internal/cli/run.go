@@ -80,7 +80,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	st := sys.Stats()
-	log.Info("attrsync stopped", "consumed", st.Consumed.Load(), "accepted", st.Accepted.Load(), "dead_lettered", st.DeadLettered.Load())
+	log.Info("attrsync stopped", "consumed", st.Consumed.Load(), "accepted", st.Accepted.Load(),
+		"unchanged", st.Unchanged.Load(), "stale", st.Stale.Load(), "skipped", st.Skipped.Load(),
+		"absent", st.Absent.Load(), "dead_lettered", st.DeadLettered.Load())
 	if *dryRun {
 		fmt.Fprintf(stdout, "dry run: %d messages read, %d users would have been sent; nothing was written\n",
 			st.Consumed.Load(), st.UsersChanged.Load())

@@ -17,6 +17,10 @@ type Writer struct {
 	w *kafkago.Writer
 }
 
+// maxRecordBytes is the largest dead letter the writer sends. The topic
+// (max.message.bytes) must allow what the source topics allow.
+const maxRecordBytes = 16 << 20
+
 // NewWriter returns a writer to topic.
 func NewWriter(conn *Conn, topic string) *Writer {
 	return &Writer{w: &kafkago.Writer{
@@ -27,6 +31,10 @@ func NewWriter(conn *Conn, topic string) *Writer {
 		RequiredAcks: kafkago.RequireAll,
 		BatchTimeout: 5 * time.Millisecond,
 		MaxAttempts:  10,
+		// A dead letter carries the original value, which may be as large
+		// as the source topic allows; kafka-go's 1 MB default refuses a
+		// larger one forever, which stalls the partition.
+		BatchBytes: maxRecordBytes,
 	}}
 }
 

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/attrsync/attrsync/internal/change"
@@ -43,6 +44,12 @@ func (s *session) diff(ctx context.Context, users []userWork) {
 		switch {
 		case item == nil:
 			finished = append(finished, w.id)
+		case item.size+iterable.MaxEnvelopeSize > s.p.cfg.Batch.MaxBytes:
+			// Sent alone it would still be refused (413); a dead letter says
+			// why instead, and the user's next change is tried again.
+			s.reject(ctx, item, &change.Failure{Class: change.ClassTooLarge, Reason: fmt.Sprintf(
+				"the user's changed attributes take %d bytes in a bulkUpdate body, over batch.max_bytes %d (Iterable refuses bodies over 4 MB)",
+				item.size+iterable.MaxEnvelopeSize, s.p.cfg.Batch.MaxBytes)})
 		case s.needsLookup(item):
 			lookups = append(lookups, item)
 		default:

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,8 @@ type env struct {
 	sim   *sim.Server
 	iter  *httptest.Server
 	parts int
+	// log, when set, receives the logs of pipelines started afterwards.
+	log *slog.Logger
 }
 
 func newEnv(t *testing.T, parts int, opts sim.Options) *env {
@@ -64,8 +67,17 @@ func (e *env) config(group string, extra ...string) *config.Config {
 			topExtra = append(topExtra, x)
 		}
 	}
-	if !strings.Contains(strings.Join(topExtra, "\n"), "batch:") {
-		topExtra = append(topExtra, "batch: {max_users: 50, max_wait: 20ms}")
+	// Top-level defaults, each replaced by an extra line for the same key.
+	for _, def := range []string{
+		"batch: {max_users: 50, max_wait: 20ms}",
+		"rate_limit: {bulk_update_per_second: 40, lookup_per_second: 100, scope: local}",
+		"retry: {initial_interval: 20ms, max_interval: 500ms}",
+		"shutdown_grace: 10s",
+	} {
+		key := def[:strings.Index(def, ":")+1]
+		if !slices.ContainsFunc(topExtra, func(x string) bool { return strings.HasPrefix(x, key) }) {
+			topExtra = append(topExtra, def)
+		}
 	}
 	yaml := fmt.Sprintf(`
 sync: {name: itest}
@@ -86,10 +98,7 @@ iterable:
     - {from: version, to: version, type: number}
     - {from: signup_at, to: signedUpAt, type: date, unit: ms}
 %s
-rate_limit: {bulk_update_per_second: 40, lookup_per_second: 100, scope: local}
-retry: {initial_interval: 20ms, max_interval: 500ms}
 dlq: {topic: %q}
-shutdown_grace: 10s
 %s
 `, e.kafka.Brokers[0], topic, group, e.redis.URL, e.iter.URL, strings.Join(iterExtra, "\n"), dlqTopic, strings.Join(topExtra, "\n"))
 	cfg, err := config.Parse([]byte(yaml), func(k string) (string, bool) {
@@ -119,7 +128,11 @@ func (e *env) start(cfg *config.Config) *running {
 func (e *env) startWith(cfg *config.Config, opts pipeline.Options) *running {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sys, err := pipeline.Build(ctx, cfg, testLogger(), opts)
+	log := e.log
+	if log == nil {
+		log = testLogger()
+	}
+	sys, err := pipeline.Build(ctx, cfg, log, opts)
 	if err != nil {
 		cancel()
 		e.t.Fatalf("build: %v", err)

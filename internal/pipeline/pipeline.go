@@ -70,11 +70,11 @@ type Pipeline struct {
 	updateMode, updateOnlyFlag bool
 	dryRun                     bool
 
-	stats   Stats
-	absent  *absentCache
-	authBad atomic.Bool
-	obs     Observer
-	joined  atomic.Bool // in a consumer-group generation
+	stats  Stats
+	absent *absentCache
+	auth   authState
+	obs    Observer
+	joined atomic.Bool // in a consumer-group generation
 }
 
 // New builds a pipeline.
@@ -106,7 +106,7 @@ func (p *Pipeline) Stats() *Stats { return &p.stats }
 
 // Ready reports whether the pipeline can make progress, and why not.
 func (p *Pipeline) Ready() (bool, string) {
-	if p.authBad.Load() {
+	if p.auth.refused() {
 		return false, "Iterable refuses the API key (401/403)"
 	}
 	return true, "ok"
@@ -152,13 +152,13 @@ func (p *Pipeline) Consume(ctx context.Context, conn *kafka.Conn) error {
 }
 
 func (p *Pipeline) authFailed(err error) {
-	if p.authBad.CompareAndSwap(false, true) {
+	if p.auth.fail() {
 		p.log.Error("Iterable refuses the API key: consumption is paused and nothing is dead-lettered until it is accepted again; check iterable.api_key", "err", err)
 	}
 }
 
 func (p *Pipeline) authOK() {
-	if p.authBad.CompareAndSwap(true, false) {
+	if p.auth.succeed() {
 		p.log.Info("Iterable accepts the API key again; resuming")
 	}
 }

@@ -39,6 +39,7 @@ func (s *session) backoff(maxElapsed time.Duration) *backoff.ExponentialBackOff 
 func (s *session) retryIterable(ctx context.Context, call func() error) error {
 	b := s.backoff(s.p.cfg.Retry.MaxElapsed)
 	attempts := 0
+	authWait := false // the last failure was an auth refusal
 	for {
 		attempts++
 		err := call()
@@ -54,7 +55,14 @@ func (s *session) retryIterable(ctx context.Context, call func() error) error {
 		case iterable.IsAuth(err):
 			s.p.authFailed(err)
 			wait = s.p.cfg.Retry.MaxInterval
+			authWait = true
 		case iterable.IsTransient(err):
+			if authWait {
+				// max_elapsed bounds transient failures; time spent waiting
+				// for the key to be accepted again is not one.
+				b.Reset()
+				authWait = false
+			}
 			wait = b.NextBackOff()
 			if wait == backoff.Stop {
 				return &exhaustedError{attempts: attempts, err: err}

@@ -138,6 +138,11 @@ func (p *Pipeline) runSession(parent context.Context, o sessionOpts) error {
 // consume decodes and maps one message in its partition's fetcher
 // goroutine, so decoding runs in parallel across partitions.
 func (s *session) consume(ctx context.Context, m change.Message) bool {
+	// While Iterable refuses the key, stop here: the message is not counted
+	// and stays uncommitted until it is delivered.
+	if s.p.auth.wait(ctx) != nil {
+		return false
+	}
 	s.offsets.Fetched(m.Pos.Topic, m.Pos.Partition, m.Pos.Offset)
 	s.p.stats.Consumed.Add(1)
 	s.p.obs.Fetched(ctx, m)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -9,6 +10,9 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
+
+// MaxMessageBytes is the largest message the test broker and Produce take.
+const MaxMessageBytes = 16 << 20
 
 // Kafka is an in-process Kafka-protocol broker (franz-go's kfake) owned by
 // one test.
@@ -28,6 +32,8 @@ func StartKafka(t testing.TB, partitions int, topics ...string) *Kafka {
 		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(1),
 		kfake.GroupMinSessionTimeout(100*time.Millisecond),
+		// Room for the oversized messages of the bad-input tests.
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(MaxMessageBytes)}),
 	)
 	if err != nil {
 		t.Fatalf("start kfake: %v", err)
@@ -43,6 +49,7 @@ func (k *Kafka) Produce(topic string, msgs ...change.Message) {
 	w := &kafkago.Writer{
 		Addr: kafkago.TCP(k.Brokers...), Topic: topic, Balancer: &kafkago.Hash{},
 		RequiredAcks: kafkago.RequireAll, BatchSize: 1000, BatchTimeout: time.Millisecond,
+		BatchBytes: MaxMessageBytes,
 	}
 	defer w.Close()
 	km := make([]kafkago.Message, len(msgs))
@@ -72,7 +79,7 @@ func (k *Kafka) ReadAll(topic string, partitions int) []change.Message {
 		if end <= 0 {
 			continue
 		}
-		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: k.Brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: k.Brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond, MaxBytes: MaxMessageBytes})
 		for {
 			m, err := r.ReadMessage(ctx)
 			if err != nil {

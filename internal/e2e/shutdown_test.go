@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/attrsync/attrsync/internal/sim"
+	"github.com/attrsync/attrsync/internal/testenv"
+)
+
+// TestShutdown: SIGTERM with requests in flight drains them, commits and
+// exits 0; a second SIGTERM during a long drain exits at once; a restart
+// then finishes the stream with Iterable holding every last value.
+func TestShutdown(t *testing.T) {
+	const parts = 2
+	e := newEnv(t, parts, sim.Options{BulkUpdatePerSecond: 20})
+	h := testenv.History(300, 4, 13)
+	e.kafka.Produce(topic, h.Msgs...)
+	cfg := e.writeConfig("term", 20, 25)
+
+	// Slow answers keep requests in flight when the signal comes.
+	e.sim.SetFaults(sim.Faults{Latency: 700 * time.Millisecond})
+	p := e.startProc("run", "-c", cfg)
+	waitFor(t, 60*time.Second, "accepted requests", func() bool { return len(e.sim.Requests()) >= 4 })
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0", code)
+	}
+	log, _ := os.ReadFile(p.log)
+	if !strings.Contains(string(log), "attrsync stopped") {
+		t.Errorf("no orderly stop in the log")
+	}
+	for part, off := range e.kafka.Committed("term", topic, parts) {
+		if off <= 0 {
+			t.Errorf("partition %d: nothing committed by the drain", part)
+		}
+	}
+	if e.caughtUp("term", parts) {
+		t.Fatal("the stream finished before the signal; the test needs a longer stream")
+	}
+
+	// A drain that would take 20 s: the second signal ends it at once.
+	e.sim.SetFaults(sim.Faults{Latency: 20 * time.Second})
+	p = e.startProc("run", "-c", cfg)
+	time.Sleep(2 * time.Second) // requests now wait in the simulator
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("attrsync still running 5s after the second SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code == 0 {
+		t.Errorf("exit 0 after an interrupted drain, want non-zero")
+	}
+
+	e.sim.SetFaults(sim.Faults{})
+	p = e.startProc("run", "-c", cfg)
+	waitFor(t, 120*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp("term", parts) })
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit %d after SIGTERM, want 0", code)
+	}
+	testenv.CheckProfiles(t, e.sim, h.Last)
+}
