@@ -71,6 +71,10 @@ func (s *session) changed(w userWork, rec state.Record) *sendItem {
 		if s.force {
 			stale = rec.Superseded(en.ch.Pos)
 		}
+		// Older than a request in doubt: that request's newest message is
+		// consumed again (it was never committed) and sent whole, so this
+		// one must not reach Iterable first.
+		stale = stale || rec.BeforeIntent(en.ch.Pos)
 		if !stale {
 			live = append(live, en)
 			continue
@@ -82,14 +86,16 @@ func (s *session) changed(w userWork, rec state.Record) *sendItem {
 		return nil
 	}
 	attrs, forget := merge(live)
-	if forget && !rec.Found {
+	if forget && !rec.Found && !rec.Uncertain() {
 		// Nothing was ever synced for this user: there is nothing to unset,
 		// and sending nulls would create an empty profile.
 		s.finishAll(live, &s.p.stats.Unchanged)
 		s.p.stats.UsersUnchanged.Add(1)
 		return nil
 	}
-	if !s.force {
+	// A user in doubt may hold values in Iterable that the fingerprints do
+	// not know of, so every attribute is sent; --force asks for the same.
+	if !s.force && !rec.Uncertain() {
 		attrs = s.p.store.Changed(rec, attrs)
 	}
 	if len(attrs) == 0 {

@@ -100,6 +100,10 @@ func (s *session) send(ctx context.Context, items []*sendItem) {
 		req.Users[i] = it.user
 		size += it.size
 	}
+	if !s.intend(ctx, items) {
+		s.abandon(ctx, items)
+		return
+	}
 	var res iterable.BulkResult
 	attempts := 0
 	ctx, end := s.p.obs.StartBatch(ctx, batchOf(items, size))
@@ -132,6 +136,23 @@ func (s *session) send(ctx context.Context, items []*sendItem) {
 	for _, it := range items {
 		s.reject(ctx, it, f)
 	}
+}
+
+// intend records, before the request leaves, which message each user's
+// values come from (state.Store.Intend), so that if the process dies before
+// the outcome is saved the next owner knows those users are in doubt.
+// It returns false only when the drain ended first.
+func (s *session) intend(ctx context.Context, items []*sendItem) bool {
+	if s.p.dryRun {
+		return true
+	}
+	ids := make([]change.Identifier, len(items))
+	recs := make([]state.Record, len(items))
+	positions := make([]change.Position, len(items))
+	for i, it := range items {
+		ids[i], recs[i], positions[i] = it.user.ID, it.rec, it.last
+	}
+	return s.retry(ctx, "record intent", func() error { return s.p.store.Intend(ctx, ids, recs, positions) }) == nil
 }
 
 // settle applies a 200 answer: users named in failedUpdates are dead-lettered

@@ -10,8 +10,14 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// recordVersion is the first byte of every stored record.
-const recordVersion = 1
+// The first byte of a stored record: whether it carries an intent, and
+// whether Iterable ever accepted the user (an intent-only record is one
+// for a user whose first request was in doubt: not Found, but Uncertain).
+const (
+	recordVersion           = 1
+	recordVersionIntent     = 2
+	recordVersionIntentOnly = 3
+)
 
 // epoch (2025-01-01T00:00:00Z) is the zero of stored accepted-at times:
 // seconds since 2025 take a byte less than seconds since 1970 as a varint
@@ -30,6 +36,33 @@ type Record struct {
 	topic      uint32
 	AcceptedAt time.Time
 	fps        []uint64
+	// intent is the newest position of a request that was sent for the
+	// user and whose outcome was never recorded (see Store.Intend).
+	intent intent
+}
+
+// intent locates the message a request in flight was built up to.
+type intent struct {
+	set       bool
+	topic     uint32
+	partition int
+	offset    int64
+}
+
+// Uncertain reports whether a request for the user may have been applied
+// by Iterable without the record knowing: it was sent (Store.Intend), and
+// the process stopped before recording the outcome. The fingerprints may
+// then differ from what Iterable holds, so the user's next change must
+// send every attribute, not only those that differ from the record.
+func (r Record) Uncertain() bool { return r.intent.set }
+
+// BeforeIntent reports whether a message at pos is older than the newest
+// message of the request in doubt (same partition, strictly before). Such
+// a message is superseded: the intent's own message was not committed, so
+// it is consumed again and sent, and sending the older one first could
+// put an older value over a newer one.
+func (r Record) BeforeIntent(pos change.Position) bool {
+	return r.intent.set && r.intent.topic == topicHash(pos.Topic) && r.intent.partition == pos.Partition && pos.Offset < r.intent.offset
 }
 
 // Stale reports whether a message at pos is already reflected by the
@@ -68,12 +101,24 @@ var errCorrupt = errors.New("corrupt state record")
 func encode(layoutID uint32, r Record) []byte {
 	n := len(r.fps)
 	b := make([]byte, 0, 1+4+4+3*binary.MaxVarintLen64+(n+7)/8+8*n)
-	b = append(b, recordVersion)
+	version := byte(recordVersion)
+	switch {
+	case r.intent.set && !r.Found:
+		version = recordVersionIntentOnly
+	case r.intent.set:
+		version = recordVersionIntent
+	}
+	b = append(b, version)
 	b = binary.BigEndian.AppendUint32(b, layoutID)
 	b = binary.BigEndian.AppendUint32(b, r.topic)
 	b = binary.AppendUvarint(b, uint64(r.Partition))
 	b = binary.AppendUvarint(b, uint64(r.Offset))
 	b = binary.AppendUvarint(b, uint64(max(r.AcceptedAt.Unix()-epoch, 0)))
+	if r.intent.set {
+		b = binary.BigEndian.AppendUint32(b, r.intent.topic)
+		b = binary.AppendUvarint(b, uint64(r.intent.partition))
+		b = binary.AppendUvarint(b, uint64(r.intent.offset))
+	}
 	bitmap := make([]byte, (n+7)/8)
 	for i, fp := range r.fps {
 		if fp != 0 {
@@ -98,9 +143,11 @@ type decoded struct {
 
 func decodeHeader(b []byte) (decoded, error) {
 	var d decoded
-	if len(b) < 9 || b[0] != recordVersion {
+	if len(b) < 9 || b[0] < recordVersion || b[0] > recordVersionIntentOnly {
 		return d, fmt.Errorf("%w: bad header", errCorrupt)
 	}
+	version := b[0]
+	hasIntent := version != recordVersion
 	d.layoutID = binary.BigEndian.Uint32(b[1:5])
 	d.rec.topic = binary.BigEndian.Uint32(b[5:9])
 	b = b[9:]
@@ -112,12 +159,39 @@ func decodeHeader(b []byte) (decoded, error) {
 		}
 		vals[i], b = v, b[n:]
 	}
-	d.rec.Found = true
+	d.rec.Found = version != recordVersionIntentOnly
 	d.rec.Partition = int(vals[0])
 	d.rec.Offset = int64(vals[1])
 	d.rec.AcceptedAt = time.Unix(int64(vals[2])+epoch, 0).UTC()
+	if hasIntent {
+		in, rest, err := decodeIntent(b)
+		if err != nil {
+			return d, err
+		}
+		d.rec.intent, b = in, rest
+	}
 	d.rest = b
 	return d, nil
+}
+
+// decodeIntent reads an intent: topic hash, partition, offset.
+func decodeIntent(b []byte) (intent, []byte, error) {
+	if len(b) < 4 {
+		return intent{}, nil, fmt.Errorf("%w: short intent", errCorrupt)
+	}
+	in := intent{set: true, topic: binary.BigEndian.Uint32(b[:4])}
+	b = b[4:]
+	part, n := binary.Uvarint(b)
+	if n <= 0 {
+		return intent{}, nil, fmt.Errorf("%w: bad intent partition", errCorrupt)
+	}
+	b = b[n:]
+	off, n := binary.Uvarint(b)
+	if n <= 0 {
+		return intent{}, nil, fmt.Errorf("%w: bad intent offset", errCorrupt)
+	}
+	in.partition, in.offset = int(part), int64(off)
+	return in, b[n:], nil
 }
 
 // slots reads the stored fingerprints of a layout with n attributes.

@@ -183,6 +183,23 @@ func (s *Store) Apply(r Record, sent []change.Attr, pos change.Position, forget 
 	}
 }
 
+// Intend records, before a request is sent, that the users' values up to
+// positions are on their way to Iterable. If the process stops before Save
+// records the outcome, the next owner finds the records Uncertain and
+// resends whole users rather than trusting fingerprints Iterable may have
+// moved past. One pipelined round trip per request.
+func (s *Store) Intend(ctx context.Context, users []change.Identifier, recs []Record, positions []change.Position) error {
+	marked := make([]Record, len(recs))
+	for i, r := range recs {
+		r.intent = intent{set: true, topic: topicHash(positions[i].Topic), partition: positions[i].Partition, offset: positions[i].Offset}
+		if len(r.fps) != len(s.attrs) {
+			r.fps = make([]uint64, len(s.attrs))
+		}
+		marked[i] = r
+	}
+	return s.Save(ctx, users, marked)
+}
+
 // Save writes records in one pipelined round trip.
 func (s *Store) Save(ctx context.Context, users []change.Identifier, recs []Record) error {
 	if len(users) == 0 {

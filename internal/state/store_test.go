@@ -219,3 +219,47 @@ func usedMemory(t *testing.T, rdb *redis.Client) int64 {
 	}
 	return n
 }
+
+// TestIntentMarksUsersInDoubt checks what a crash between sending and
+// recording leaves behind: the user is Uncertain, older messages than the
+// request's newest are recognised, a never-accepted user stays not Found,
+// and recording the outcome clears the doubt.
+func TestIntentMarksUsersInDoubt(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	s := newStore(t, rdb, "firstName")
+	old := change.Identifier{Kind: change.Email, Value: "old@example.com"}
+	fresh := change.Identifier{Kind: change.Email, Value: "new@example.com"}
+	at := func(off int64) change.Position { return change.Position{Topic: "users", Partition: 1, Offset: off} }
+	accepted := s.Apply(state.Record{}, []change.Attr{attr("firstName", `"A"`)}, at(10), false, time.Now())
+	if err := s.Save(ctx, []change.Identifier{old}, []state.Record{accepted}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := s.Load(ctx, []change.Identifier{old, fresh})
+	if err := s.Intend(ctx, []change.Identifier{old, fresh}, recs, []change.Position{at(20), at(5)}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.Load(ctx, []change.Identifier{old, fresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, f := recs[0], recs[1]
+	if !o.Found || !o.Uncertain() || !o.Stale(at(10)) || !o.BeforeIntent(at(15)) || o.BeforeIntent(at(20)) {
+		t.Errorf("accepted user in doubt: found=%v uncertain=%v stale(10)=%v before(15)=%v before(20)=%v",
+			o.Found, o.Uncertain(), o.Stale(at(10)), o.BeforeIntent(at(15)), o.BeforeIntent(at(20)))
+	}
+	if len(s.Changed(o, []change.Attr{attr("firstName", `"A"`)})) != 0 {
+		t.Error("fingerprints were lost by recording the intent")
+	}
+	if f.Found || !f.Uncertain() || !f.BeforeIntent(at(4)) || f.Stale(at(4)) {
+		t.Errorf("first-time user in doubt: found=%v uncertain=%v", f.Found, f.Uncertain())
+	}
+	done := s.Apply(o, []change.Attr{attr("firstName", `"B"`)}, at(20), false, time.Now())
+	if err := s.Save(ctx, []change.Identifier{old}, []state.Record{done}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ = s.Load(ctx, []change.Identifier{old})
+	if recs[0].Uncertain() || !recs[0].Stale(at(20)) {
+		t.Error("recording the outcome did not clear the doubt")
+	}
+}
