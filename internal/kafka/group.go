@@ -66,13 +66,13 @@ func RunGroup(ctx context.Context, conn *Conn, cfg GroupConfig, work func(ctx co
 		log = slog.Default()
 	}
 	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
-		ID:                cfg.GroupID,
-		Brokers:           conn.Brokers,
-		Dialer:            conn.dialer(),
-		Topics:            cfg.Topics,
-		StartOffset:       start,
-		SessionTimeout:    cfg.SessionTimeout,
-		HeartbeatInterval: cfg.HeartbeatInterval,
+		ID:                     cfg.GroupID,
+		Brokers:                conn.Brokers,
+		Dialer:                 conn.dialer(),
+		Topics:                 cfg.Topics,
+		StartOffset:            start,
+		SessionTimeout:         cfg.SessionTimeout,
+		HeartbeatInterval:      cfg.HeartbeatInterval,
 		RebalanceTimeout:       max(cfg.SessionTimeout, cfg.DrainTimeout+5*time.Second),
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 5 * time.Second,
