@@ -29,7 +29,7 @@ func TestChaosKilledThreeTimes(t *testing.T) {
 		before := len(e.sim.Requests())
 		p := e.startProc("run", "-c", cfg)
 		waitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(e.sim.Requests()) >= before+8 })
-		p.kill(t)
+		p.Kill(t)
 		if e.caughtUp("chaos", parts) {
 			t.Fatalf("the stream was finished before kill %d; the test needs a longer stream", kill)
 		}
@@ -42,12 +42,12 @@ func TestChaosKilledThreeTimes(t *testing.T) {
 	}
 	p := e.startProc("run", "-c", cfg)
 	waitFor(t, 120*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp("chaos", parts) })
-	if code := p.stop(t); code != 0 {
+	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}
 	testenv.CheckProfiles(t, e.sim, h.Last)
 
-	st := stoppedStats(t, p.log)
+	st := stoppedStats(t, p.Log)
 	sum := st["accepted"] + st["unchanged"] + st["stale"] + st["skipped"] + st["absent"] + st["dead_lettered"]
 	if st["consumed"] != left || sum != left {
 		t.Errorf("last run consumed %d and accounted for %d; the killed runs left %d uncommitted", st["consumed"], sum, left)

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,11 +21,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "attrsync")
-	build := exec.Command("go", "build", "-race", "-o", binary, "github.com/attrsync/attrsync/cmd/attrsync")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build attrsync:", err)
+	binary, err = testenv.BuildAttrsync(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -93,69 +89,15 @@ telemetry: {listen: "127.0.0.1:0", log_level: debug}
 	return path
 }
 
-// proc is a running attrsync process.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan error
-	log  string
-}
-
-func (e *env) startProc(args ...string) *proc {
+// startProc starts the attrsync binary with the API key in its
+// environment, as a deployment would pass it.
+func (e *env) startProc(args ...string) *testenv.Proc {
 	e.t.Helper()
-	logPath := filepath.Join(e.dir, fmt.Sprintf("attrsync-%d.log", time.Now().UnixNano()))
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "ITERABLE_API_KEY="+apiKey)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, done: make(chan error, 1), log: logPath}
-	go func() { p.done <- cmd.Wait(); logFile.Close() }()
-	e.t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if e.t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			e.t.Logf("attrsync log %s:\n%s", logPath, tail(b, 4000))
-		}
-	})
-	return p
+	return testenv.StartProc(e.t, binary, e.dir, []string{"ITERABLE_API_KEY=" + apiKey}, args...)
 }
 
-func (p *proc) kill(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-p.done
-}
-
-// stop sends SIGTERM and returns the exit code.
-func (p *proc) stop(t *testing.T) int {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("attrsync did not exit within 30s of SIGTERM")
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}
+// stopWithin is how long a SIGTERMed process may take to drain and exit.
+const stopWithin = 30 * time.Second
 
 // waitFor polls cond until it holds or d passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {

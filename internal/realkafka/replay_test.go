@@ -40,7 +40,7 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 
 	live := e.startProc("run", "-c", cfg)
 	waitFor(t, 60*time.Second, "the live group to catch up", func() bool { return e.caughtUp(parts) })
-	if code := live.stop(t); code != 0 {
+	if code := live.Stop(t, stopWithin); code != 0 {
 		t.Fatalf("attrsync run exited %d", code)
 	}
 	committed := e.kafka.Committed(e.group(), e.topic, parts)
@@ -65,7 +65,7 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 	replay := func(args ...string) string {
 		t.Helper()
 		p := e.startProc(append([]string{"replay", "-c", cfg}, args...)...)
-		code, out := p.wait(t, 90*time.Second)
+		code, out := p.Wait(t, 90*time.Second), p.Output(t)
 		if code != 0 {
 			t.Fatalf("replay %v exited %d:\n%s", args, code, out)
 		}

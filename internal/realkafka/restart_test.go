@@ -38,8 +38,8 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	e.kafka.Produce(e.topic, h.Msgs[half:]...)
 
 	waitFor(t, 120*time.Second, "the group to commit every end offset after the restart", func() bool { return e.caughtUp(parts) })
-	for _, p := range []*proc{a, b} {
-		if code := p.stop(t); code != 0 {
+	for _, p := range []*testenv.Proc{a, b} {
+		if code := p.Stop(t, stopWithin); code != 0 {
 			t.Errorf("attrsync exited %d after SIGTERM, want 0", code)
 		}
 	}

@@ -26,7 +26,7 @@ func TestScaleOutWithRebalances(t *testing.T) {
 	h := testenv.History(users, versions, 11)
 	cfg := e.writeConfig("scale.yaml", syncConfig{bulkPerSecond: rate, maxUsers: 20})
 
-	procs := []*proc{e.startProc("run", "-c", cfg), e.startProc("run", "-c", cfg), e.startProc("run", "-c", cfg)}
+	procs := []*testenv.Proc{e.startProc("run", "-c", cfg), e.startProc("run", "-c", cfg), e.startProc("run", "-c", cfg)}
 
 	// The history is produced one version of every user at a time, a few
 	// seconds apart, so the group changes while messages keep arriving.
@@ -37,14 +37,14 @@ func TestScaleOutWithRebalances(t *testing.T) {
 		case 2:
 			procs = append(procs, e.startProc("run", "-c", cfg))
 		case 4:
-			procs[0].kill(t)
+			procs[0].Kill(t)
 		}
 		time.Sleep(3 * time.Second)
 	}
 
 	waitFor(t, 90*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp(parts) })
 	for _, p := range procs[1:] {
-		if code := p.stop(t); code != 0 {
+		if code := p.Stop(t, stopWithin); code != 0 {
 			t.Errorf("attrsync exited %d after SIGTERM, want 0", code)
 		}
 	}

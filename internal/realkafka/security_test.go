@@ -35,7 +35,7 @@ func TestSCRAMOverTLS(t *testing.T) {
 
 	p := e.startProc("run", "-c", path)
 	waitFor(t, 60*time.Second, "the group to commit every end offset over SASL_SSL", func() bool { return e.caughtUp(parts) })
-	if code := p.stop(t); code != 0 {
+	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Errorf("attrsync exited %d after SIGTERM, want 0", code)
 	}
 	testenv.CheckProfiles(t, e.sim, h.Last)
@@ -54,12 +54,13 @@ func TestWrongPasswordFailsFast(t *testing.T) {
 		{"replay", "-c", path, "--from", "earliest"},
 		{"replay", "-c", path, "--from", "earliest", "--dry-run"},
 	} {
-		code, out := e.startProc(args...).wait(t, 60*time.Second)
+		proc := e.startProc(args...)
+		code, out := proc.Wait(t, 60*time.Second), proc.Output(t)
 		if code == 0 {
 			t.Errorf("%v exited 0 with a wrong password", args)
 		}
 		if !strings.Contains(out, "SASL authentication failed") {
-			t.Errorf("%v: the output does not say SASL authentication failed:\n%s", args, tail([]byte(out), 3000))
+			t.Errorf("%v: the output does not say SASL authentication failed:\n%s", args, out[max(0, len(out)-3000):])
 		}
 		if strings.Contains(out, wrong) {
 			t.Errorf("%v: the password appears in the output", args)

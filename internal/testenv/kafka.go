@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -101,10 +102,11 @@ func (k *Kafka) ReadAll(topic string, partitions int) []change.Message {
 }
 
 func (k *Kafka) endOffset(ctx context.Context, client *kafkago.Client, topic string, part int) int64 {
-	res, err := client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: {kafkago.LastOffsetOf(part)}}})
-	if err != nil {
-		k.t.Fatalf("list offsets %s/%d: %v", topic, part, err)
-	}
+	var res *kafkago.ListOffsetsResponse
+	k.retry(ctx, fmt.Sprintf("list offsets %s/%d", topic, part), func() (err error) {
+		res, err = client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: {kafkago.LastOffsetOf(part)}}})
+		return err
+	})
 	if len(res.Topics[topic]) == 0 {
 		return 0
 	}
@@ -140,10 +142,11 @@ func (k *Kafka) Committed(group, topic string, partitions int) map[int]int64 {
 	for i := range parts {
 		parts[i] = i
 	}
-	res, err := client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-	if err != nil {
-		k.t.Fatalf("offset fetch %s: %v", group, err)
-	}
+	var res *kafkago.OffsetFetchResponse
+	k.retry(ctx, "offset fetch "+group, func() (err error) {
+		res, err = client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+		return err
+	})
 	out := map[int]int64{}
 	for _, p := range res.Topics[topic] {
 		out[p.Partition] = p.CommittedOffset
@@ -201,4 +204,22 @@ func leadersKnown(t kafkago.Topic) bool {
 		}
 	}
 	return true
+}
+
+// retry runs an admin query until it succeeds or ctx ends, then fails the
+// test: tests poll these while brokers restart, when a connection error
+// says nothing about what is being checked.
+func (k *Kafka) retry(ctx context.Context, what string, query func() error) {
+	k.t.Helper()
+	for {
+		err := query()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			k.t.Fatalf("%s: %v", what, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -1,0 +1,113 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BuildAttrsync builds cmd/attrsync with the race detector into dir and
+// returns the executable's path. Call it from TestMain.
+func BuildAttrsync(dir string) (string, error) {
+	bin := filepath.Join(dir, "attrsync")
+	build := exec.Command("go", "build", "-race", "-o", bin, "github.com/attrsync/attrsync/cmd/attrsync")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("build attrsync: %w", err)
+	}
+	return bin, nil
+}
+
+// Proc is an attrsync process owned by one test. Its output goes to Log;
+// the test's cleanup kills it if it still runs, and prints the end of the
+// log when the test failed.
+type Proc struct {
+	// Log is the file the process writes stdout and stderr to.
+	Log  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartProc starts binary with args, its environment plus env, writing its
+// output to a new file in dir.
+func StartProc(t testing.TB, binary, dir string, env []string, args ...string) *Proc {
+	t.Helper()
+	logPath := filepath.Join(dir, fmt.Sprintf("attrsync-%d.log", time.Now().UnixNano()))
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &Proc{Log: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logFile.Close(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("attrsync log %s:\n%s", logPath, b)
+		}
+	})
+	return p
+}
+
+// Signal sends sig to the process.
+func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (p *Proc) Kill(t testing.TB) {
+	t.Helper()
+	p.Signal(t, syscall.SIGKILL)
+	<-p.done
+}
+
+// Stop sends SIGTERM and returns the exit code once the process exits,
+// failing the test if that takes longer than d.
+func (p *Proc) Stop(t testing.TB, d time.Duration) int {
+	t.Helper()
+	p.Signal(t, syscall.SIGTERM)
+	return p.Wait(t, d)
+}
+
+// Wait returns the exit code once the process exits by itself, failing the
+// test if that takes longer than d.
+func (p *Proc) Wait(t testing.TB, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		t.Fatalf("attrsync did not exit within %s", d)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// Output is everything the process has written so far.
+func (p *Proc) Output(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(p.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
