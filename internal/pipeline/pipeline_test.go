@@ -135,6 +135,7 @@ func TestBadInputIsDeadLettered(t *testing.T) {
 		t.Fatalf("%d dead letters, want %d", len(dead), len(bad))
 	}
 	for i, d := range dead {
+		testenv.CheckDeadLetter(t, d)
 		f, ok := dlq.Failure(d)
 		if !ok || f.Class != bad[i].class || f.Reason == "" {
 			t.Errorf("dead letter %d: failure %+v, want class %s with a reason", i, f, bad[i].class)
@@ -228,6 +229,7 @@ func TestRejectedUsersAreDeadLettered(t *testing.T) {
 		t.Fatalf("%d dead letters, want the 2 messages of the forgotten user", len(dead))
 	}
 	for _, d := range dead {
+		testenv.CheckDeadLetter(t, d)
 		f, _ := dlq.Failure(d)
 		if f.Class != change.ClassRejected || !strings.Contains(f.Reason, "forgottenEmails") || f.HTTPStatus != 200 {
 			t.Errorf("dead letter failure %+v, want iterable_rejected naming forgottenEmails", f)
