@@ -232,3 +232,25 @@ telemetry: {otlp_endpoint: *k}
 		t.Errorf("api_key %q, otlp_endpoint %q: an aliased scalar must be expanded exactly once", c.Iterable.APIKey, c.Telemetry.OTLPEndpoint)
 	}
 }
+
+// An unset variable is one mistake and gets one problem, not a second
+// "empty" from the schema for the value it left behind.
+func TestUnsetVariableIsReportedOnce(t *testing.T) {
+	data := []byte(`
+sync: {name: users}
+kafka: {brokers: ["127.0.0.1:9092"], topics: ["users"]}
+redis: {url: "redis://127.0.0.1:6379/0"}
+iterable:
+  api_key: ${NOT_SET_ANYWHERE}
+  identifier: {source: email}
+  attributes: [{from: a, to: b}]
+`)
+	_, err := Parse(data, envOf(nil))
+	var verr *ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("err = %v, want a ValidationError", err)
+	}
+	if len(verr.Problems) != 1 || verr.Problems[0].Path != "iterable.api_key" || !strings.Contains(verr.Problems[0].Message, "NOT_SET_ANYWHERE") {
+		t.Fatalf("problems %v, want one naming the unset variable", verr.Problems)
+	}
+}

@@ -65,6 +65,11 @@ func validateSchema(sch *jsonschema.Schema, inst any, hints map[string]string, p
 	}
 	for _, leaf := range leaves(ve, nil) {
 		path := instancePath(inst, leaf.InstanceLocation)
+		if ps.has(path) {
+			// Interpolation already said why (an unset variable left the
+			// value empty); "empty" on top would be the same mistake twice.
+			continue
+		}
 		describe(leaf.ErrorKind, path, hints, ps)
 	}
 	return nil
