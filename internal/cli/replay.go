@@ -62,7 +62,11 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 	for _, r := range ranges {
 		total += max(r.End-r.Start, 0)
 	}
-	fmt.Fprintf(stderr, "replay: %d messages in %d partitions of %v, from %s%s\n", total, len(ranges), cfg.Kafka.Topics, *fromFlag, modeNote(*force, *dryRun))
+	parts := "partitions"
+	if len(ranges) == 1 {
+		parts = "partition"
+	}
+	fmt.Fprintf(stderr, "replay: %d messages in %d %s of %v, from %s%s\n", total, len(ranges), parts, cfg.Kafka.Topics, *fromFlag, modeNote(*force, *dryRun))
 	st := sys.Stats()
 	prog.begin(total, func() (int64, int64) { return st.Finished(), st.Requests.Load() })
 	go prog.run()
