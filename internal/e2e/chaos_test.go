@@ -28,7 +28,7 @@ func TestChaosKilledThreeTimes(t *testing.T) {
 	for kill := 1; kill <= 3; kill++ {
 		before := len(e.sim.Requests())
 		p := e.startProc("run", "-c", cfg)
-		waitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(e.sim.Requests()) >= before+8 })
+		testenv.WaitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(e.sim.Requests()) >= before+8 })
 		p.Kill(t)
 		if e.caughtUp("chaos", parts) {
 			t.Fatalf("the stream was finished before kill %d; the test needs a longer stream", kill)
@@ -41,7 +41,7 @@ func TestChaosKilledThreeTimes(t *testing.T) {
 		left += off - max(committed[p], 0)
 	}
 	p := e.startProc("run", "-c", cfg)
-	waitFor(t, 120*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp("chaos", parts) })
+	testenv.WaitFor(t, 120*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp("chaos", parts) })
 	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}

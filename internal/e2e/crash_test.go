@@ -23,14 +23,14 @@ func TestKilledProcessLosesNothing(t *testing.T) {
 		p := e.startProc("run", "-c", cfg)
 		// Kill once this process has had a few requests accepted: state
 		// advanced and offsets committed for some users, in flight for others.
-		waitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(e.sim.Requests()) >= before+6 })
+		testenv.WaitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(e.sim.Requests()) >= before+6 })
 		p.Kill(t)
 		if e.caughtUp("crash", parts) {
 			t.Fatalf("the stream was finished before kill %d; the test needs a longer stream", kill)
 		}
 	}
 	p := e.startProc("run", "-c", cfg)
-	waitFor(t, 120*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp("crash", parts) })
+	testenv.WaitFor(t, 120*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp("crash", parts) })
 	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Errorf("attrsync exited %d after SIGTERM, want 0", code)
 	}

@@ -26,7 +26,7 @@ func TestShutdown(t *testing.T) {
 	// Slow answers keep requests in flight when the signal comes.
 	e.sim.SetFaults(sim.Faults{Latency: 700 * time.Millisecond})
 	p := e.startProc("run", "-c", cfg)
-	waitFor(t, 60*time.Second, "accepted requests", func() bool { return len(e.sim.Requests()) >= 4 })
+	testenv.WaitFor(t, 60*time.Second, "accepted requests", func() bool { return len(e.sim.Requests()) >= 4 })
 	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Fatalf("exit %d after SIGTERM, want 0", code)
 	}
@@ -61,7 +61,7 @@ func TestShutdown(t *testing.T) {
 
 	e.sim.SetFaults(sim.Faults{})
 	p = e.startProc("run", "-c", cfg)
-	waitFor(t, 120*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp("term", parts) })
+	testenv.WaitFor(t, 120*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp("term", parts) })
 	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}

@@ -152,18 +152,6 @@ func (e *env) startProc(args ...string) *testenv.Proc {
 // stopWithin is how long a SIGTERMed process may take to drain and exit.
 const stopWithin = 45 * time.Second
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // caughtUp reports whether the group committed every partition's end
 // offset: lag 0.
 func (e *env) caughtUp(parts int) bool {

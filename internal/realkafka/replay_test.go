@@ -39,7 +39,7 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 	cfg := e.writeConfig("replay.yaml", syncConfig{bulkPerSecond: 50, maxUsers: 40})
 
 	live := e.startProc("run", "-c", cfg)
-	waitFor(t, 60*time.Second, "the live group to catch up", func() bool { return e.caughtUp(parts) })
+	testenv.WaitFor(t, 60*time.Second, "the live group to catch up", func() bool { return e.caughtUp(parts) })
 	if code := live.Stop(t, stopWithin); code != 0 {
 		t.Fatalf("attrsync run exited %d", code)
 	}

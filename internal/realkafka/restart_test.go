@@ -27,7 +27,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 
 	half := versions / 2 * users
 	e.kafka.Produce(e.topic, h.Msgs[:half]...)
-	waitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(bulkRequests(e.sim)) >= 5 })
+	testenv.WaitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(bulkRequests(e.sim)) >= 5 })
 	if e.caughtUp(parts) {
 		t.Fatal("the first half was finished before the restart; the test needs a longer stream")
 	}
@@ -37,7 +37,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	}
 	e.kafka.Produce(e.topic, h.Msgs[half:]...)
 
-	waitFor(t, 120*time.Second, "the group to commit every end offset after the restart", func() bool { return e.caughtUp(parts) })
+	testenv.WaitFor(t, 120*time.Second, "the group to commit every end offset after the restart", func() bool { return e.caughtUp(parts) })
 	for _, p := range []*testenv.Proc{a, b} {
 		if code := p.Stop(t, stopWithin); code != 0 {
 			t.Errorf("attrsync exited %d after SIGTERM, want 0", code)

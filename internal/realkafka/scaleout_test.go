@@ -42,7 +42,7 @@ func TestScaleOutWithRebalances(t *testing.T) {
 		time.Sleep(3 * time.Second)
 	}
 
-	waitFor(t, 90*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp(parts) })
+	testenv.WaitFor(t, 90*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp(parts) })
 	for _, p := range procs[1:] {
 		if code := p.Stop(t, stopWithin); code != 0 {
 			t.Errorf("attrsync exited %d after SIGTERM, want 0", code)

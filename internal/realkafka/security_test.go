@@ -34,7 +34,7 @@ func TestSCRAMOverTLS(t *testing.T) {
 	path := e.writeConfig("tls.yaml", cfg)
 
 	p := e.startProc("run", "-c", path)
-	waitFor(t, 60*time.Second, "the group to commit every end offset over SASL_SSL", func() bool { return e.caughtUp(parts) })
+	testenv.WaitFor(t, 60*time.Second, "the group to commit every end offset over SASL_SSL", func() bool { return e.caughtUp(parts) })
 	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Errorf("attrsync exited %d after SIGTERM, want 0", code)
 	}
