@@ -2,6 +2,7 @@ package cdc
 
 import (
 	"encoding/json"
+	"github.com/attrsync/attrsync/internal/jsontext"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -312,49 +313,12 @@ func (r *reader) literal(lit string) error {
 // text; no precision is lost because it is never parsed here.
 func (r *reader) number() (string, error) {
 	start := r.i
-	s := r.s
-	i := r.i
-	if i < len(s) && s[i] == '-' {
-		i++
+	end, problem := jsontext.ScanNumber(r.s, r.i)
+	r.i = end
+	if problem != "" {
+		return "", r.fail(problem)
 	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		r.i = i
-		return "", r.fail("invalid number")
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			r.i = i
-			return "", r.fail("invalid number: no digit after the decimal point")
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			r.i = i
-			return "", r.fail("invalid number: no digit in the exponent")
-		}
-	}
-	r.i = i
-	return s[start:i], nil
+	return r.s[start:end], nil
 }
 
 // scanStr finds the end of the string starting at r.i (on the opening

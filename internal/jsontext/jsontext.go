@@ -60,3 +60,51 @@ func AppendString(buf []byte, s string) []byte {
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
 }
+
+// ScanNumber reads a JSON number that starts at s[i], following the
+// grammar exactly, and returns the index just past it. When s holds no
+// valid number there, it returns where reading stopped and why. The text is
+// never parsed, so no precision is lost.
+func ScanNumber(s string, i int) (end int, problem string) {
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = digits(s, i)
+	default:
+		return i, "invalid number"
+	}
+	if i < len(s) && s[i] == '.' {
+		d := i + 1
+		if i = digits(s, d); i == d {
+			return i, "invalid number: no digit after the decimal point"
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		if i = digits(s, d); i == d {
+			return i, "invalid number: no digit in the exponent"
+		}
+	}
+	return i, ""
+}
+
+// ValidNumber reports whether s is exactly one JSON number.
+func ValidNumber(s string) bool {
+	end, problem := ScanNumber(s, 0)
+	return problem == "" && end == len(s)
+}
+
+func digits(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}

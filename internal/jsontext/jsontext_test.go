@@ -36,3 +36,17 @@ func TestAppendStringRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+func TestValidNumberAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range []string{
+		"0", "-0", "7", "-12", "3.25", "1e9", "1E+9", "2.5e-3", "123456789012345678901234567890",
+		"", "-", "01", "1.", ".5", "1e", "1e+", "+1", "0x1", "1.5.2", " 1", "1 ", "NaN", "--1",
+	} {
+		if got, want := ValidNumber(s), json.Valid([]byte(s)) && s != "" && s[0] != ' ' && s[len(s)-1] != ' '; got != want {
+			t.Errorf("ValidNumber(%q) = %v, want %v", s, got, want)
+		}
+	}
+	if end, problem := ScanNumber(`{"n":12.5e3,`, 5); problem != "" || end != 11 {
+		t.Errorf("ScanNumber inside a document = %d, %q; want 11", end, problem)
+	}
+}

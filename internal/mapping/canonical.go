@@ -93,48 +93,6 @@ func isInteger(n string) bool {
 	return n != ""
 }
 
-// validNumber reports whether s follows the JSON number grammar.
-func validNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return false
-		}
-	}
-	return i == len(s)
-}
-
 // appendNumber encodes the JSON number n canonically: an integer as its
 // digits ("-0" as "0"), anything with a fraction or exponent as the
 // shortest double that round-trips, always with a "." or exponent so that it
@@ -142,7 +100,7 @@ func validNumber(s string) bool {
 // integer within int64, a finite double. Otherwise a number beyond those
 // ranges is passed on as written (its text is valid JSON).
 func appendNumber(buf []byte, n string, strict bool) ([]byte, error) {
-	if !validNumber(n) {
+	if !jsontext.ValidNumber(n) {
 		return buf, fmt.Errorf("%q is not a number", n)
 	}
 	if isInteger(n) {

@@ -190,7 +190,7 @@ func (a *attribute) toNumber(buf []byte, v any, logical string) ([]byte, error) 
 		n = string(t)
 	case string:
 		n = strings.TrimSpace(t)
-		if !validNumber(n) {
+		if !jsontext.ValidNumber(n) {
 			detail := ""
 			if logical == "org.apache.kafka.connect.data.Decimal" {
 				detail = "a Kafka Connect Decimal in bytes; set Debezium's decimal.handling.mode to string or double"

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/json"
+	"github.com/attrsync/attrsync/internal/jsontext"
 	"math"
 	"strconv"
 	"strings"
@@ -99,7 +100,7 @@ func (a *attribute) toDate(buf []byte, v any, logical string) ([]byte, error) {
 		var tm time.Time
 		if tm, ok = parseISO(s); ok {
 			sec = tm.Unix()
-		} else if enc != logicalISO && validNumber(s) {
+		} else if enc != logicalISO && jsontext.ValidNumber(s) {
 			sec, ok = epochSeconds(s, u)
 		}
 	case json.Number:
