@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/state"
+	"github.com/redis/go-redis/v9"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -170,6 +173,31 @@ func TestStateInspectAndReset(t *testing.T) {
 		if !want.MatchString(got) {
 			t.Errorf("state inspect output does not match %s:\n%s", want, got)
 		}
+	}
+	if strings.Contains(got, "in doubt") {
+		t.Errorf("an accepted user is shown in doubt:\n%s", got)
+	}
+
+	// A request sent but never recorded (the process died) shows as in doubt.
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
+	defer rdb.Close()
+	store, err := state.New(ctx, rdb, "attrsync", "ops", []string{"firstName", "planTier", "version", "signedUpAt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := change.Identifier{Kind: change.Email, Value: "user0007@example.com"}
+	recs, err := store.Load(ctx, []change.Identifier{user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Intend(ctx, []change.Identifier{user}, recs, []change.Position{{Topic: opsTopic, Partition: 1, Offset: 99}}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	Main([]string{"state", "inspect", "-c", path, "--user", "user0007@example.com"}, &out, &errOut)
+	if !strings.Contains(out.String(), "in doubt:    a request built up to partition 1 offset 99") {
+		t.Errorf("state inspect does not show the request in doubt:\n%s", out.String())
 	}
 
 	// Reset asks first; anything but "yes" drops nothing.

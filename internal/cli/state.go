@@ -99,6 +99,10 @@ func stateInspect(args []string, stdout, stderr io.Writer) int {
 func printRecord(w io.Writer, cfg *config.Config, kind, value string, rec state.Record, attrs []string) {
 	fmt.Fprintf(w, "sync:        %s\n", cfg.Sync.Name)
 	fmt.Fprintf(w, "user:        %s (%s)\n", value, kind)
+	if part, off, ok := rec.Intent(); ok {
+		fmt.Fprintf(w, "in doubt:    a request built up to partition %d offset %d was sent and its outcome never recorded;\n"+
+			"             the next change sends every mapped attribute, and older messages are skipped\n", part, off)
+	}
 	if !rec.Found {
 		fmt.Fprintln(w, "state:       none stored: the user's next change sends every mapped attribute it carries")
 		return
