@@ -51,13 +51,7 @@ redis: {url: %q}
 iterable:
   base_url: %q
   api_key: %q
-  identifier: {source: email}
-  attributes:
-    - {from: first_name, to: firstName}
-    - {from: plan.tier, to: planTier}
-    - {from: version, to: version, type: number}
-    - {from: signup_at, to: signedUpAt, type: date}
-batch: {max_users: 50, max_wait: 20ms}
+`+testenv.StreamMapping+`batch: {max_users: 50, max_wait: 20ms}
 rate_limit: {bulk_update_per_second: 40, scope: local}
 retry: {initial_interval: 20ms, max_interval: 300ms}
 dlq: {topic: ops.dlq}
@@ -182,7 +176,7 @@ func TestStateInspectAndReset(t *testing.T) {
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
 	defer rdb.Close()
-	store, err := state.New(ctx, rdb, "attrsync", "ops", []string{"firstName", "planTier", "version", "signedUpAt"})
+	store, err := state.New(ctx, rdb, "attrsync", "ops", testenv.StreamFields())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http/httptest"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,17 +38,6 @@ func TestProgressBar(t *testing.T) {
 	}
 }
 
-// summaryCount reads one count from the replay summary.
-func summaryCount(t *testing.T, summary, name string) int {
-	t.Helper()
-	m := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + ` +(\d+)$`).FindStringSubmatch(summary)
-	if m == nil {
-		t.Fatalf("the summary has no %q line:\n%s", name, summary)
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
-}
-
 // TestReplayCommand runs `attrsync replay` in process against the
 // in-process broker: a dry run writes nothing, a first pass syncs every
 // user, an identical second pass sends nothing, and --force re-sends all.
@@ -69,13 +56,7 @@ redis: {url: %q}
 iterable:
   base_url: %q
   api_key: cli-key-0123456789
-  identifier: {source: email}
-  attributes:
-    - {from: first_name, to: firstName}
-    - {from: plan.tier, to: planTier}
-    - {from: version, to: version, type: number}
-    - {from: signup_at, to: signedUpAt, type: date}
-batch: {max_users: 25, max_wait: 20ms}
+`+testenv.StreamMapping+`batch: {max_users: 25, max_wait: 20ms}
 rate_limit: {bulk_update_per_second: 100, scope: local}
 telemetry: {log_level: warn}
 `, k.Brokers[0], topic, r.URL, srv.URL))
@@ -97,27 +78,27 @@ telemetry: {log_level: warn}
 	if n := len(s.Requests()); n != 0 {
 		t.Fatalf("a dry run made %d Iterable calls", n)
 	}
-	if !strings.Contains(sum, "dry run") || summaryCount(t, sum, "messages") != len(h.Msgs) {
+	if !strings.Contains(sum, "dry run") || testenv.ReplaySummaryCount(t, sum, "messages") != len(h.Msgs) {
 		t.Errorf("dry-run summary:\n%s", sum)
 	}
 
 	sum = replay()
-	if summaryCount(t, sum, "requests") == 0 || summaryCount(t, sum, "sent users") < len(h.Last) {
+	if testenv.ReplaySummaryCount(t, sum, "requests") == 0 || testenv.ReplaySummaryCount(t, sum, "sent users") < len(h.Last) {
 		t.Errorf("the first replay sent too little:\n%s", sum)
 	}
 	testenv.CheckProfiles(t, s, h.Last)
 
 	before := len(s.Requests())
 	sum = replay()
-	if got := len(s.Requests()) - before; got != 0 || summaryCount(t, sum, "requests") != 0 {
+	if got := len(s.Requests()) - before; got != 0 || testenv.ReplaySummaryCount(t, sum, "requests") != 0 {
 		t.Errorf("an identical second replay made %d requests:\n%s", got, sum)
 	}
-	if summaryCount(t, sum, "sent users") != 0 || summaryCount(t, sum, "stale messages") == 0 {
+	if testenv.ReplaySummaryCount(t, sum, "sent users") != 0 || testenv.ReplaySummaryCount(t, sum, "stale messages") == 0 {
 		t.Errorf("the second replay should send no user and find messages stale:\n%s", sum)
 	}
 
 	sum = replay("--force")
-	if summaryCount(t, sum, "sent users") < len(h.Last) {
+	if testenv.ReplaySummaryCount(t, sum, "sent users") < len(h.Last) {
 		t.Errorf("--force re-sent fewer than all %d users:\n%s", len(h.Last), sum)
 	}
 	testenv.CheckProfiles(t, s, h.Last)

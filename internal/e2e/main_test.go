@@ -15,21 +15,7 @@ import (
 // binary is the attrsync executable built once for the package's tests.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "attrsync-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary, err = testenv.BuildAttrsync(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.RunWithAttrsync(m, &binary) }
 
 const (
 	topic  = "app.public.users"
@@ -70,13 +56,7 @@ redis: {url: %q}
 iterable:
   base_url: %q
   api_key: ${ITERABLE_API_KEY}
-  identifier: {source: email, as: email}
-  attributes:
-    - {from: first_name, to: firstName}
-    - {from: plan.tier, to: planTier}
-    - {from: version, to: version, type: number}
-    - {from: signup_at, to: signedUpAt, type: date}
-batch: {max_users: %d, max_wait: 50ms}
+`+testenv.StreamMapping+`batch: {max_users: %d, max_wait: 50ms}
 rate_limit: {bulk_update_per_second: %d}
 retry: {initial_interval: 50ms, max_interval: 1s}
 shutdown_grace: 10s

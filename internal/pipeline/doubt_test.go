@@ -36,7 +36,7 @@ func TestCrashAfterIterableAcceptedBeforeStateSaved(t *testing.T) {
 	// applied version 6; the state was never saved.
 	rdb := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
 	defer rdb.Close()
-	store, err := state.New(ctx, rdb, "attrsync", "itest", []string{"firstName", "planTier", "version", "signedUpAt"})
+	store, err := state.New(ctx, rdb, "attrsync", "itest", testenv.StreamFields())
 	if err != nil {
 		t.Fatal(err)
 	}

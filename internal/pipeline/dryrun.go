@@ -20,11 +20,10 @@ func (d dryRunAPI) BulkUpdate(ctx context.Context, req iterable.BulkRequest) (it
 	for _, u := range req.Users {
 		attrs += len(u.Fields)
 	}
+	body := iterable.EncodeBulk(req)
 	d.log.Info("dry run: would send bulkUpdate", "users", len(req.Users), "attributes", attrs,
-		"bytes", len(iterable.EncodeBulk(req)), "first_user", mask(req.Users[0].ID))
-	if d.log.Enabled(ctx, slog.LevelDebug) {
-		d.log.Debug("dry run: request body", "body", string(iterable.EncodeBulk(req)))
-	}
+		"bytes", len(body), "first_user", mask(req.Users[0].ID))
+	d.log.Debug("dry run: request body", "body", string(body))
 	return iterable.BulkResult{SuccessCount: len(req.Users)}, nil
 }
 

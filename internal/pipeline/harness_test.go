@@ -91,13 +91,7 @@ redis: {url: %q}
 iterable:
   base_url: %q
   api_key: ${KEY}
-  identifier: {source: email, as: email}
-  attributes:
-    - {from: first_name, to: firstName}
-    - {from: plan.tier, to: planTier}
-    - {from: version, to: version, type: number}
-    - {from: signup_at, to: signedUpAt, type: date, unit: ms}
-%s
+`+testenv.StreamMapping+`%s
 dlq: {topic: %q}
 %s
 `, e.kafka.Brokers[0], topic, group, e.redis.URL, e.iter.URL, strings.Join(iterExtra, "\n"), dlqTopic, strings.Join(topExtra, "\n"))

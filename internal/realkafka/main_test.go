@@ -16,21 +16,7 @@ import (
 // binary is the attrsync executable built once for the package's tests.
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "attrsync-realkafka")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary, err = testenv.BuildAttrsync(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.RunWithAttrsync(m, &binary) }
 
 const apiKey = "realkafka-key-0123456789"
 
@@ -122,13 +108,7 @@ kafka:
 iterable:
   base_url: %q
   api_key: ${ITERABLE_API_KEY}
-  identifier: {source: email, as: email}
-  attributes:
-    - {from: first_name, to: firstName}
-    - {from: plan.tier, to: planTier}
-    - {from: version, to: version, type: number}
-    - {from: signup_at, to: signedUpAt, type: date}
-batch: {max_users: %d, max_wait: 50ms}
+`+testenv.StreamMapping+`batch: {max_users: %d, max_wait: 50ms}
 rate_limit: {bulk_update_per_second: %d, scope: global}
 retry: {initial_interval: 50ms, max_interval: 1s}
 dlq: {topic: %q}

@@ -3,7 +3,6 @@ package realkafka
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,17 +11,6 @@ import (
 	"github.com/attrsync/attrsync/internal/sim"
 	"github.com/attrsync/attrsync/internal/testenv"
 )
-
-// summaryCount reads one count from the replay summary.
-func summaryCount(t *testing.T, summary, name string) int {
-	t.Helper()
-	m := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + ` +(\d+)$`).FindStringSubmatch(summary)
-	if m == nil {
-		t.Fatalf("the summary has no %q line:\n%s", name, summary)
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
-}
 
 // TestReplayCommandLeavesTheGroupAlone runs `attrsync replay` beside a live
 // group on a real broker: an identical pass sends nothing, --force from a
@@ -84,7 +72,7 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 	// The 7 new events are newer than the state: a normal replay sends them
 	// and nothing else.
 	out = replay("--from", "earliest")
-	if got := summaryCount(t, out, "sent users"); got != len(changed) {
+	if got := testenv.ReplaySummaryCount(t, out, "sent users"); got != len(changed) {
 		t.Errorf("replay sent %d users, want the %d changed ones:\n%s", got, len(changed), out)
 	}
 	final := maps.Clone(h.Last)
@@ -93,14 +81,14 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 
 	before = len(bulkRequests(e.sim))
 	out = replay("--from", "earliest")
-	if n := len(bulkRequests(e.sim)) - before; n != 0 || summaryCount(t, out, "requests") != 0 {
+	if n := len(bulkRequests(e.sim)) - before; n != 0 || testenv.ReplaySummaryCount(t, out, "requests") != 0 {
 		t.Errorf("an identical second replay sent %d requests:\n%s", n, out)
 	}
 
 	// --force from a time re-sends the users with messages since then.
 	before = len(bulkRequests(e.sim))
 	out = replay("--from", since.Format(time.RFC3339Nano), "--force")
-	if got := summaryCount(t, out, "messages"); got != len(changed) {
+	if got := testenv.ReplaySummaryCount(t, out, "messages"); got != len(changed) {
 		t.Errorf("replay --from %s read %d messages, want %d:\n%s", since.Format(time.RFC3339Nano), got, len(changed), out)
 	}
 	sent := 0

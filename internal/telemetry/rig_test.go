@@ -83,13 +83,7 @@ redis: {url: %q}
 iterable:
   base_url: %q
   api_key: ${KEY}
-  identifier: {source: email, as: email}
-  attributes:
-    - {from: first_name, to: firstName}
-    - {from: plan.tier, to: planTier}
-    - {from: version, to: version, type: number}
-    - {from: signup_at, to: signedUpAt, type: date, unit: ms}
-%s
+`+testenv.StreamMapping+`%s
 batch: {max_users: 50, max_wait: 20ms}
 rate_limit: {bulk_update_per_second: 40, lookup_per_second: 100, scope: local}
 retry: {initial_interval: 20ms, max_interval: 300ms}

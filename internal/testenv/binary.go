@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +22,38 @@ func BuildAttrsync(dir string) (string, error) {
 		return "", fmt.Errorf("build attrsync: %w", err)
 	}
 	return bin, nil
+}
+
+// RunWithAttrsync is a TestMain body for packages that run the binary: it
+// builds cmd/attrsync into a temporary directory, points *binary at it,
+// runs the tests, cleans up and exits with their status.
+func RunWithAttrsync(m *testing.M, binary *string) {
+	dir, err := os.MkdirTemp("", "attrsync-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*binary, err = BuildAttrsync(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// ReplaySummaryCount reads one count ("sent users", "stale messages", ...)
+// from the summary attrsync replay prints.
+func ReplaySummaryCount(t testing.TB, summary, name string) int {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + ` +(\d+)$`).FindStringSubmatch(summary)
+	if m == nil {
+		t.Fatalf("the summary has no %q line:\n%s", name, summary)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
 
 // Proc is an attrsync process owned by one test. Its output goes to Log;

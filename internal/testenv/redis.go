@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/attrsync/attrsync/internal/redisserver"
@@ -45,6 +44,3 @@ func (r *Redis) Start() {
 
 // Stop kills the server (SIGKILL: nothing is saved) and waits for it.
 func (r *Redis) Stop() { r.srv.Stop() }
-
-// Dir is the server's working directory.
-func (r *Redis) Dir() string { return filepath.Clean(r.srv.Dir) }

@@ -49,6 +49,21 @@ func History(users, versions int, seed uint64) Stream {
 	return s
 }
 
+// StreamMapping is the iterable.identifier and iterable.attributes of a
+// sync of History's rows, as YAML lines to place under "iterable:". It is
+// the one mapping CheckProfiles knows how to check.
+const StreamMapping = `  identifier: {source: email, as: email}
+  attributes:
+    - {from: first_name, to: firstName}
+    - {from: plan.tier, to: planTier}
+    - {from: version, to: version, type: number}
+    - {from: signup_at, to: signedUpAt, type: date}
+`
+
+// StreamFields are StreamMapping's Iterable fields in mapping order: the
+// layout of the state it writes.
+func StreamFields() []string { return []string{"firstName", "planTier", "version", "signedUpAt"} }
+
 // Clone copies a row (shallowly).
 func Clone(r Row) Row {
 	out := Row{}
