@@ -107,27 +107,27 @@ func runToEnd(ctx context.Context, cpu cpuMeter, cfg *config.Config, events int6
 	if err != nil {
 		return span{}, err
 	}
-	s, err := timeToEnd(ctx, cpu, in.stats(), events)
+	s, err := timeToEnd(ctx, cpu, in.stats, events)
 	return s, errors.Join(err, in.close())
 }
 
 // timeToEnd times a pipeline from the first message consumed until events
 // messages are finished, as bareConsume is timed: the consumer-group join
 // before the first message is a fixed cost, whatever the volume.
-func timeToEnd(ctx context.Context, cpu cpuMeter, st *pipeline.Stats, events int64) (span, error) {
+func timeToEnd(ctx context.Context, cpu cpuMeter, stats func() pipeline.Snapshot, events int64) (span, error) {
 	// A 1 ms poll costs little next to the work measured and bounds the
 	// timing error to a millisecond at either end.
-	first, err := waitUntil(ctx, time.Minute, time.Millisecond, func() bool { return st.Consumed.Load() > 0 })
+	first, err := waitUntil(ctx, time.Minute, time.Millisecond, func() bool { return stats().Consumed > 0 })
 	if err != nil {
 		return span{}, fmt.Errorf("pipeline consumed nothing: %w", err)
 	}
 	cpu0 := cpu.sample(ctx)
-	last, err := waitUntil(ctx, 3*time.Minute, time.Millisecond, func() bool { return st.Finished() >= events })
+	last, err := waitUntil(ctx, 3*time.Minute, time.Millisecond, func() bool { return stats().Finished() >= events })
 	if err != nil {
-		return span{}, fmt.Errorf("pipeline: %w; %s", err, progress(st))
+		return span{}, fmt.Errorf("pipeline: %w; %s", err, progress(stats()))
 	}
-	if dead := st.DeadLettered.Load(); dead > 0 {
-		return span{}, fmt.Errorf("pipeline dead-lettered %d events %v; %s", dead, st.DeadLetteredBy(), progress(st))
+	if st := stats(); st.DeadLettered > 0 {
+		return span{}, fmt.Errorf("pipeline dead-lettered %d events %v; %s", st.DeadLettered, st.DeadLetteredBy, progress(st))
 	}
 	res := span{events: events, elapsed: last.Sub(first)}
 	res.procCores, res.redisCores = cores(cpu0, cpu.sample(ctx))

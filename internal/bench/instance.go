@@ -8,15 +8,16 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/pipeline"
 )
 
-// instance is one attrsync pipeline consuming in the background, built
-// exactly as `attrsync run` builds it (pipeline.Build: its own Redis client,
+// instance is one attrsync sync consuming in the background, built
+// exactly as `attrsync run` builds it (app.Build: its own Redis client,
 // Iterable client, limiter and Kafka connection).
 type instance struct {
-	sys  *pipeline.System
+	sys  *app.App
 	stop context.CancelFunc
 	done chan error
 }
@@ -24,17 +25,17 @@ type instance struct {
 func startInstance(ctx context.Context, cfg *config.Config) (*instance, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sys, err := pipeline.Build(ctx, cfg, log, pipeline.Options{})
+	sys, err := app.Build(ctx, cfg, log, app.Options{})
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("build pipeline: %w", err)
 	}
 	in := &instance{sys: sys, stop: cancel, done: make(chan error, 1)}
-	go func() { in.done <- sys.Consume(ctx, sys.Kafka) }()
+	go func() { in.done <- sys.Run(ctx) }()
 	return in, nil
 }
 
-func (in *instance) stats() *pipeline.Stats { return in.sys.Stats() }
+func (in *instance) stats() pipeline.Snapshot { return in.sys.Stats() }
 
 // close stops consuming (the pipeline drains and commits) and releases the
 // connections.
@@ -83,8 +84,7 @@ func waitUntil(ctx context.Context, timeout, interval time.Duration, cond func()
 
 // progress is a one-line description of where a pipeline stands, for
 // errors.
-func progress(st *pipeline.Stats) string {
+func progress(st pipeline.Snapshot) string {
 	return fmt.Sprintf("consumed %d, finished %d (unchanged %d, stale %d, accepted %d, dead-lettered %d), %d requests",
-		st.Consumed.Load(), st.Finished(), st.Unchanged.Load(), st.Stale.Load(), st.Accepted.Load(),
-		st.DeadLettered.Load(), st.Requests.Load())
+		st.Consumed, st.Finished(), st.Unchanged, st.Stale, st.Accepted, st.DeadLettered, st.Requests)
 }

@@ -107,5 +107,14 @@ func warmChunk(ctx context.Context, g *generator, dec *cdc.Decoder, mapper *mapp
 		ids = append(ids, uc.User)
 		recs = append(recs, store.Apply(state.Record{}, uc.Attrs, pos, false, now))
 	}
-	return store.Save(ctx, ids, recs)
+	sw, err := store.Save(ctx, ids, recs)
+	if err != nil {
+		return err
+	}
+	for i, w := range sw {
+		if !w.Done {
+			return fmt.Errorf("warm-up: user %d was written meanwhile by someone else", i)
+		}
+	}
+	return nil
 }

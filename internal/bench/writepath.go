@@ -106,11 +106,11 @@ func waitSending(ctx context.Context, e *env, group string, ins []*instance) (ti
 	}
 	base := make([]int64, len(ins))
 	for i, in := range ins {
-		base[i] = in.stats().Requests.Load()
+		base[i] = in.stats().Requests
 	}
 	t, err := waitUntil(ctx, time.Minute, 5*time.Millisecond, func() bool {
 		for i, in := range ins {
-			if in.stats().Requests.Load() <= base[i] {
+			if in.stats().Requests <= base[i] {
 				return false
 			}
 		}

@@ -9,22 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/iterable"
 	"github.com/attrsync/attrsync/internal/kafka"
-	"github.com/attrsync/attrsync/internal/pipeline"
 )
 
 // connectTimeout bounds each check of validate --connect.
 const connectTimeout = 15 * time.Second
-
-// probeUser is the user validate --connect looks up: any answer but an
-// auth failure or a transport error proves the endpoint and the key work.
-const (
-	probeEmail  = "attrsync-connect-check@example.com"
-	probeUserID = "attrsync-connect-check"
-)
 
 // checkConnections reaches Kafka, Redis and Iterable, prints one line for
 // each, and reports whether all answered. Checks run one after the other
@@ -77,7 +69,7 @@ func checkKafka(ctx context.Context, cfg *config.Config) (string, error) {
 
 // checkRedis sends PING.
 func checkRedis(ctx context.Context, cfg *config.Config) (string, error) {
-	rdb, err := pipeline.NewRedis(cfg.Redis)
+	rdb, err := app.OpenRedis(cfg.Redis)
 	if err != nil {
 		return "", err
 	}
@@ -90,12 +82,8 @@ func checkRedis(ctx context.Context, cfg *config.Config) (string, error) {
 
 // checkIterable looks up a user that need not exist.
 func checkIterable(ctx context.Context, cfg *config.Config) (string, error) {
-	api := iterable.New(cfg.IterableBaseURL(), cfg.Iterable.APIKey, iterable.WithUserAgent("attrsync/"+pipeline.Version))
-	id := change.Identifier{Kind: change.Email, Value: probeEmail}
-	if cfg.Iterable.Identifier.As == "userId" {
-		id = change.Identifier{Kind: change.UserID, Value: probeUserID}
-	}
-	if _, err := api.UserExists(ctx, id); err != nil {
+	api := iterable.New(cfg.IterableBaseURL(), cfg.Iterable.APIKey, iterable.WithUserAgent("attrsync/"+app.Version))
+	if err := api.CheckKey(ctx); err != nil {
 		if iterable.IsAuth(err) {
 			return "", fmt.Errorf("API key refused (%d): check iterable.api_key", statusOfAPIError(err))
 		}

@@ -8,10 +8,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/dlq"
 	"github.com/attrsync/attrsync/internal/kafka"
-	"github.com/attrsync/attrsync/internal/pipeline"
 )
 
 // dlqCmd runs "attrsync dlq inspect|replay".
@@ -59,7 +59,7 @@ func dlqInspect(args []string, stdout, stderr io.Writer) int {
 	sum := dlq.NewSummary(*samples)
 	for _, r := range ranges {
 		// Records arrive in partition order on this goroutine.
-		err := kafka.FetchRange(ctx, conn, r, func(m change.Message) bool { sum.Add(m); return true })
+		err := kafka.ReadRange(ctx, conn, r, func(m change.Message) bool { sum.Add(m); return true })
 		if err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "attrsync:", err)
 			return exitFailed
@@ -90,24 +90,24 @@ func dlqReplay(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg.Telemetry, stderr)
 	ctx, stop := signalContext(stderr)
 	defer stop()
-	sys, err := pipeline.Build(ctx, cfg, log, pipeline.Options{})
+	sync, err := app.Build(ctx, cfg, log, app.Options{})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return exitFailed
 	}
-	defer sys.Close()
-	ranges, err := kafka.Ranges(ctx, sys.Kafka, []string{cfg.DLQ.Topic}, time.Time{})
+	defer sync.Close()
+	ranges, err := sync.Ranges(ctx, []string{cfg.DLQ.Topic}, time.Time{})
 	if err != nil {
 		log.Error("cannot read the dead-letter topic", "err", err)
 		return exitFailed
 	}
-	if err := sys.Replay(ctx, sys.Kafka, ranges, false); err != nil {
+	if err := sync.Replay(ctx, ranges); err != nil {
 		log.Error("dlq replay failed", "err", err)
 		return exitFailed
 	}
-	st := sys.Stats()
+	st := sync.Stats()
 	fmt.Fprintf(stdout, "replayed %d dead letters: %d accepted, %d unchanged, %d stale, %d skipped, %d absent, %d dead-lettered again\n",
-		st.Consumed.Load(), st.Accepted.Load(), st.Unchanged.Load(), st.Stale.Load(), st.Skipped.Load(), st.Absent.Load(), st.DeadLettered.Load())
+		st.Consumed, st.Accepted, st.Unchanged, st.Stale, st.Skipped, st.Absent, st.DeadLettered)
 	if ctx.Err() != nil {
 		return exitFailed
 	}

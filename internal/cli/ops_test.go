@@ -185,7 +185,7 @@ func TestStateInspectAndReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Intend(ctx, []change.Identifier{user}, recs, []change.Position{{Topic: opsTopic, Partition: 1, Offset: 99}}); err != nil {
+	if _, err := store.Intend(ctx, []change.Identifier{user}, recs, []change.Position{{Topic: opsTopic, Partition: 1, Offset: 99}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()

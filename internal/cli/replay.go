@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/pipeline"
 )
 
@@ -45,13 +45,13 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	sys, err := pipeline.Build(startCtx, cfg, log, pipeline.Options{DryRun: *dryRun})
+	sync, err := app.Build(startCtx, cfg, log, app.Options{DryRun: *dryRun, Force: *force})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return exitFailed
 	}
-	defer sys.Close()
-	ranges, err := kafka.Ranges(startCtx, sys.Kafka, cfg.Kafka.Topics, from)
+	defer sync.Close()
+	ranges, err := sync.Ranges(startCtx, cfg.Kafka.Topics, from)
 	if err != nil {
 		log.Error("cannot list the offsets to replay", "err", err)
 		return exitFailed
@@ -67,15 +67,14 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		parts = "partition"
 	}
 	fmt.Fprintf(stderr, "replay: %d messages in %d %s of %v, from %s%s\n", total, len(ranges), parts, cfg.Kafka.Topics, *fromFlag, modeNote(*force, *dryRun))
-	st := sys.Stats()
-	prog.begin(total, func() (int64, int64) { return st.Finished(), st.Requests.Load() })
+	prog.begin(total, func() (int64, int64) { st := sync.Stats(); return st.Finished(), st.Requests })
 	go prog.run()
 	start := time.Now()
-	err = sys.Replay(ctx, sys.Kafka, ranges, *force)
+	err = sync.Replay(ctx, ranges)
 	prog.finish()
 	elapsed := time.Since(start)
 
-	printSummary(stdout, st, elapsed, *dryRun)
+	printSummary(stdout, sync.Stats(), elapsed, *dryRun)
 	switch {
 	case err != nil && !errors.Is(err, context.Canceled):
 		log.Error("replay failed", "err", err)
@@ -114,7 +113,7 @@ func modeNote(force, dryRun bool) string {
 	return ""
 }
 
-func printSummary(w io.Writer, st *pipeline.Stats, elapsed time.Duration, dryRun bool) {
+func printSummary(w io.Writer, st pipeline.Snapshot, elapsed time.Duration, dryRun bool) {
 	title := "replay summary"
 	requests := "requests"
 	if dryRun {
@@ -127,13 +126,13 @@ func printSummary(w io.Writer, st *pipeline.Stats, elapsed time.Duration, dryRun
 		name string
 		n    int64
 	}{
-		{"messages", st.Consumed.Load()},
-		{"sent users", st.UsersChanged.Load()},
-		{"unchanged users", st.UsersUnchanged.Load()},
-		{"stale messages", st.Stale.Load()},
-		{"skipped messages", st.Skipped.Load()},
-		{"dead letters", st.DeadLettered.Load()},
-		{requests, st.Requests.Load()},
+		{"messages", st.Consumed},
+		{"sent users", st.UsersChanged},
+		{"unchanged users", st.UsersUnchanged},
+		{"stale messages", st.Stale},
+		{"skipped messages", st.Skipped},
+		{"dead letters", st.DeadLettered},
+		{requests, st.Requests},
 	} {
 		fmt.Fprintf(tw, "  %s\t%d\n", row.name, row.n)
 	}

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/attrsync/attrsync/internal/pipeline"
+	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/telemetry"
 )
 
@@ -37,7 +37,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg.Telemetry, stderr)
 
 	tel, err := telemetry.New(ctx, telemetry.Config{
-		Sync: cfg.Sync.Name, Version: pipeline.Version, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint, Log: log,
+		Sync: cfg.Sync.Name, Version: app.Version, OTLPEndpoint: cfg.Telemetry.OTLPEndpoint, Log: log,
 	})
 	if err != nil {
 		log.Error("cannot start telemetry", "err", err)
@@ -52,7 +52,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}()
 
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	sys, err := pipeline.Build(startCtx, cfg, log, pipeline.Options{
+	sync, err := app.Build(startCtx, cfg, log, app.Options{
 		DryRun: *dryRun, Observer: tel, HTTPClient: tel.HTTPClient(),
 	})
 	cancel()
@@ -60,13 +60,13 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return exitFailed
 	}
-	defer sys.Close()
-	if err := tel.ObserveStats(sys.Stats()); err != nil {
+	defer sync.Close()
+	if err := tel.ObserveStats(sync.Stats); err != nil {
 		log.Error("cannot start telemetry", "err", err)
 		return exitFailed
 	}
 
-	srv, err := tel.Serve(cfg.Telemetry.Listen, sys)
+	srv, err := tel.Serve(cfg.Telemetry.Listen, sync)
 	if err != nil {
 		log.Error("cannot listen for telemetry", "addr", cfg.Telemetry.Listen, "err", err)
 		return exitFailed
@@ -75,17 +75,17 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	log.Info("attrsync running", "sync", cfg.Sync.Name, "group", cfg.Kafka.GroupID, "topics", cfg.Kafka.Topics,
 		"mode", cfg.Iterable.Mode, "dry_run", *dryRun, "telemetry", srv.Addr().String())
-	if err := sys.Consume(ctx, sys.Kafka); err != nil && !errors.Is(err, context.Canceled) {
+	if err := sync.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("sync stopped", "err", err)
 		return exitFailed
 	}
-	st := sys.Stats()
-	log.Info("attrsync stopped", "consumed", st.Consumed.Load(), "accepted", st.Accepted.Load(),
-		"unchanged", st.Unchanged.Load(), "stale", st.Stale.Load(), "skipped", st.Skipped.Load(),
-		"absent", st.Absent.Load(), "dead_lettered", st.DeadLettered.Load())
+	st := sync.Stats()
+	log.Info("attrsync stopped", "consumed", st.Consumed, "accepted", st.Accepted,
+		"unchanged", st.Unchanged, "stale", st.Stale, "skipped", st.Skipped,
+		"absent", st.Absent, "dead_lettered", st.DeadLettered)
 	if *dryRun {
 		fmt.Fprintf(stdout, "dry run: %d messages read, %d users would have been sent; nothing was written\n",
-			st.Consumed.Load(), st.UsersChanged.Load())
+			st.Consumed, st.UsersChanged)
 	}
 	return exitOK
 }

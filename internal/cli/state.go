@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/mapping"
-	"github.com/attrsync/attrsync/internal/pipeline"
 	"github.com/attrsync/attrsync/internal/state"
 )
 
@@ -36,15 +36,11 @@ func stateCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // openStore connects to the sync's state.
 func openStore(ctx context.Context, cfg *config.Config) (*state.Store, func(), error) {
-	rdb, err := pipeline.NewRedis(cfg.Redis)
+	rdb, err := app.OpenRedis(cfg.Redis)
 	if err != nil {
 		return nil, nil, err
 	}
-	attrs := make([]string, len(cfg.Iterable.Attributes))
-	for i, a := range cfg.Iterable.Attributes {
-		attrs[i] = a.To
-	}
-	store, err := state.New(ctx, rdb, cfg.Redis.KeyPrefix, cfg.Sync.Name, attrs)
+	store, err := state.New(ctx, rdb, cfg.Redis.KeyPrefix, cfg.Sync.Name, app.AttributeNames(cfg))
 	if err != nil {
 		rdb.Close()
 		return nil, nil, err

@@ -97,11 +97,15 @@ type Attribute struct {
 	Nulls string `yaml:"nulls"` // send | skip
 }
 
-// Batch bounds one bulkUpdate request and how long a change may wait.
+// Batch bounds one bulkUpdate request and how long a change may wait, and
+// how much of the backlog a process holds in memory.
 type Batch struct {
 	MaxUsers int           `yaml:"max_users"`
 	MaxBytes int           `yaml:"max_bytes"`
 	MaxWait  time.Duration `yaml:"max_wait"`
+	// MaxHeldBytes bounds the fetched messages not yet finished, wherever
+	// they are in the pipeline; when it is reached, fetching stops.
+	MaxHeldBytes int64 `yaml:"max_held_bytes"`
 }
 
 // RateLimit paces requests to Iterable.

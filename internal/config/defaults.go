@@ -17,8 +17,9 @@ const (
 	defMaxUsers          = 1000
 	defMaxBytes          = 4_000_000 // Iterable rejects request bodies over 4 MB
 	defMaxWait           = time.Second
-	defBulkUpdatePerSec  = 5.0   // Iterable: per project, shared by every instance
-	defLookupPerSec      = 100.0 // Iterable: getByEmail / byUserId, per project
+	defMaxHeldBytes      = 64 << 20 // see README, "Memory"
+	defBulkUpdatePerSec  = 5.0      // Iterable: per project, shared by every instance
+	defLookupPerSec      = 100.0    // Iterable: getByEmail / byUserId, per project
 	defShare             = 1.0
 	defRateScope         = "global"
 	defRetryInitial      = 500 * time.Millisecond
@@ -54,7 +55,7 @@ func defaults() Config {
 			Identifier:      Identifier{As: defIdentifierAs},
 			CreateNewFields: true,
 		},
-		Batch: Batch{MaxUsers: defMaxUsers, MaxBytes: defMaxBytes, MaxWait: defMaxWait},
+		Batch: Batch{MaxUsers: defMaxUsers, MaxBytes: defMaxBytes, MaxWait: defMaxWait, MaxHeldBytes: defMaxHeldBytes},
 		RateLimit: RateLimit{
 			BulkUpdatePerSecond: defBulkUpdatePerSec,
 			LookupPerSecond:     defLookupPerSec,

@@ -42,7 +42,7 @@ func TestLoadFullSpecExample(t *testing.T) {
 				{From: "phone", To: "phoneNumber", Type: "auto", Nulls: "skip"},
 			},
 		},
-		Batch:         Batch{MaxUsers: 1000, MaxBytes: 4_000_000, MaxWait: time.Second},
+		Batch:         Batch{MaxUsers: 1000, MaxBytes: 4_000_000, MaxWait: time.Second, MaxHeldBytes: 64 << 20},
 		RateLimit:     RateLimit{BulkUpdatePerSecond: 5, LookupPerSecond: 100, Share: 1, Scope: "global"},
 		Retry:         Retry{InitialInterval: 500 * time.Millisecond, MaxInterval: time.Minute},
 		DLQ:           DLQ{Topic: "attrsync.users-to-iterable.dlq"},

@@ -105,7 +105,7 @@ func defaultMatches(schemaDefault any, v reflect.Value) bool {
 		return schemaDefault == v.String()
 	case reflect.Bool:
 		return schemaDefault == v.Bool()
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		f, ok := schemaDefault.(float64)
 		return ok && f == float64(v.Int())
 	case reflect.Float64:

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/pipeline"
 	"github.com/attrsync/attrsync/internal/sim"
@@ -97,15 +98,15 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	started := time.Now()
-	sys, err := pipeline.Build(ctx, cfg, log, pipeline.Options{})
+	sync, err := app.Build(ctx, cfg, log, app.Options{})
 	if err != nil {
 		return Summary{}, err
 	}
-	defer sys.Close()
+	defer sync.Close()
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- sys.Consume(runCtx, sys.Kafka) }()
-	waitErr := progress(ctx, out, sys.Stats(), int64(opts.Events), started)
+	go func() { done <- sync.Run(runCtx) }()
+	waitErr := progress(ctx, out, sync.Stats, int64(opts.Events), started)
 	stop()
 	if err := <-done; err != nil {
 		return Summary{}, err
@@ -113,33 +114,34 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	if waitErr != nil {
 		return Summary{}, waitErr
 	}
-	return summarize(sys.Stats(), iter, time.Since(started)), nil
+	return summarize(sync.Stats(), iter, time.Since(started)), nil
 }
 
 // progress prints a line a second until every event is finished.
-func progress(ctx context.Context, out io.Writer, st *pipeline.Stats, events int64, started time.Time) error {
+func progress(ctx context.Context, out io.Writer, stats func() pipeline.Snapshot, events int64, started time.Time) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for st.Finished() < events {
+	for stats().Finished() < events {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+			st := stats()
 			fmt.Fprintf(out, "  %5.1fs  %7d/%d events  %5d requests  %7d attributes sent\n",
-				time.Since(started).Seconds(), st.Finished(), events, st.Requests.Load(), st.AttrsSent.Load())
+				time.Since(started).Seconds(), st.Finished(), events, st.Requests, st.AttrsSent)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	return nil
 }
 
-func summarize(st *pipeline.Stats, iter *sim.Server, elapsed time.Duration) Summary {
+func summarize(st pipeline.Snapshot, iter *sim.Server, elapsed time.Duration) Summary {
 	is := iter.Stats()
 	return Summary{
-		Events: st.Consumed.Load(), Requests: st.Requests.Load(), Lookups: st.Lookups.Load(),
-		DeadLetters: st.DeadLettered.Load(), RateLimited: int64(is.TooManyRequests),
-		UsersCreated: int64(is.UsersCreated), UsersUpdated: int64(is.UsersUpdated), UsersSkipped: st.UsersAbsent.Load(),
-		AttrsSent: st.AttrsSent.Load(), Unchanged: st.Unchanged.Load(), Stale: st.Stale.Load(),
+		Events: st.Consumed, Requests: st.Requests, Lookups: st.Lookups,
+		DeadLetters: st.DeadLettered, RateLimited: int64(is.TooManyRequests),
+		UsersCreated: int64(is.UsersCreated), UsersUpdated: int64(is.UsersUpdated), UsersSkipped: st.UsersAbsent,
+		AttrsSent: st.AttrsSent, Unchanged: st.Unchanged, Stale: st.Stale,
 		Profiles: is.Profiles, Elapsed: elapsed,
 	}
 }

@@ -43,3 +43,15 @@ func (c *Client) UserExists(ctx context.Context, id change.Identifier) (bool, er
 	}
 	return len(body.User) > 0, nil
 }
+
+// probeEmail is the user CheckKey looks up: it need not exist.
+const probeEmail = "attrsync-key-check@example.com"
+
+// CheckKey makes one cheap authenticated call (a lookup of a user that
+// need not exist, paced as lookups are): nil means Iterable accepts the
+// key; a refusal fails as IsAuth reports, and so does any call made with
+// the key meanwhile.
+func (c *Client) CheckKey(ctx context.Context) error {
+	_, err := c.UserExists(ctx, change.Identifier{Kind: change.Email, Value: probeEmail})
+	return err
+}

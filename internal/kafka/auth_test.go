@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/kafka"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -45,7 +46,7 @@ func TestWrongPasswordIsAClearFatalError(t *testing.T) {
 	}
 	check("RunGroup", kafka.RunGroup(ctx, conn, kafka.GroupConfig{
 		GroupID: "g", Topics: []string{"users"}, SessionTimeout: 6 * time.Second, HeartbeatInterval: time.Second,
-	}, func(context.Context, *kafka.Generation) error {
+	}, func(context.Context, []change.Position, kafka.Finisher) kafka.Handler {
 		t.Error("a generation started with a wrong password")
 		return nil
 	}))

@@ -1,15 +1,36 @@
 package kafka
 
-import "sync"
+import (
+	"sort"
+	"sync"
 
-// Offsets tracks, per partition, which fetched messages are finished, and
-// yields the contiguous watermark that may be committed: the offset of the
-// oldest unfinished message, or one past the newest fetched when all are.
-// Messages finish out of order (users in different requests), so a commit
-// never passes a message that is still in flight.
-type Offsets struct {
+	"github.com/attrsync/attrsync/internal/change"
+)
+
+// Offsets are commit offsets by topic and partition: for each partition, the
+// offset of the next message to consume, as Kafka keeps it for a group.
+type Offsets map[string]map[int]int64
+
+// set records off as the offset of topic's partition part.
+func (o Offsets) set(topic string, part int, off int64) {
+	if o[topic] == nil {
+		o[topic] = map[int]int64{}
+	}
+	o[topic][part] = off
+}
+
+// tracker follows, per partition, which handed-out messages are finished,
+// and yields the contiguous watermark that may be committed: the offset of
+// the oldest unfinished message, or one past the newest handed out when all
+// are finished. Messages finish out of order (users in different requests),
+// so a commit never passes a message that is still being worked on. It also
+// releases each message's share of the held-message budget when it
+// finishes.
+type tracker struct {
+	budget *budget
+
 	mu    sync.Mutex
-	parts map[partKey]*partition
+	parts map[partKey]*partTrack
 }
 
 type partKey struct {
@@ -17,110 +38,140 @@ type partKey struct {
 	partition int
 }
 
-type partition struct {
-	// pending holds fetched offsets in order; done marks finished ones. The
-	// slice is trimmed from the front as the watermark advances.
-	pending []int64
-	done    map[int64]bool
-	next    int64 // one past the newest fetched offset
+// partTrack is one partition's unfinished messages, oldest first.
+type partTrack struct {
+	pending []held
+	next    int64 // one past the newest handed-out (or skipped) offset
 	// committed is the last watermark handed out for commit.
 	committed int64
 }
 
-// NewOffsets returns an empty tracker.
-func NewOffsets() *Offsets { return &Offsets{parts: map[partKey]*partition{}} }
-
-// Start registers a partition whose consumption begins at offset (the
-// committed offset, or where the group's start_offset resolved to).
-func (o *Offsets) Start(topic string, part int, offset int64) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.parts[partKey{topic, part}] = &partition{done: map[int64]bool{}, next: offset, committed: offset}
+// held is one handed-out message.
+type held struct {
+	offset int64
+	cost   int64
+	done   bool
 }
 
-// Fetched registers a message as in progress. Offsets must arrive in order.
-func (o *Offsets) Fetched(topic string, part int, offset int64) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p := o.part(topic, part, offset)
-	p.pending = append(p.pending, offset)
+func newTracker(b *budget) *tracker {
+	return &tracker{budget: b, parts: map[partKey]*partTrack{}}
+}
+
+// start registers a partition whose consumption begins at offset (the
+// committed offset, or a FirstOffset/LastOffset placeholder).
+func (t *tracker) start(topic string, part int, offset int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.parts[partKey{topic, part}] = &partTrack{next: offset, committed: offset}
+}
+
+// handedOut registers the message at offset as in progress; it holds cost
+// of the budget until it finishes. Offsets of a partition come in order.
+func (t *tracker) handedOut(topic string, part int, offset, cost int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.part(topic, part)
+	p.pending = append(p.pending, held{offset: offset, cost: cost})
 	p.next = offset + 1
 }
 
-// Done marks a fetched message finished.
-func (o *Offsets) Done(topic string, part int, offset int64) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p, ok := o.parts[partKey{topic, part}]
-	if !ok {
+// skipped registers the record at offset as one that is never handed out
+// (a transaction marker, an aborted record): the watermark may pass it.
+func (t *tracker) skipped(topic string, part int, offset int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.part(topic, part)
+	if len(p.pending) == 0 {
+		p.next = offset + 1
 		return
 	}
-	p.done[offset] = true
-	i := 0
-	for i < len(p.pending) && p.done[p.pending[i]] {
-		delete(p.done, p.pending[i])
-		i++
-	}
-	p.pending = p.pending[i:]
+	p.pending = append(p.pending, held{offset: offset, done: true})
+	p.next = offset + 1
 }
 
-func (o *Offsets) part(topic string, part int, offset int64) *partition {
+func (t *tracker) part(topic string, part int) *partTrack {
 	k := partKey{topic, part}
-	p, ok := o.parts[k]
+	p, ok := t.parts[k]
 	if !ok {
-		p = &partition{done: map[int64]bool{}, next: offset, committed: -1}
-		o.parts[k] = p
+		p = &partTrack{committed: -1}
+		t.parts[k] = p
 	}
 	return p
 }
 
-func (p *partition) watermark() int64 {
+// Finish marks the handed-out message at pos finished. It implements the
+// consumer's side of a session: every message handed to a Handler is
+// finished exactly once, unless the session ends first.
+func (t *tracker) Finish(pos change.Position) {
+	t.mu.Lock()
+	p, ok := t.parts[partKey{pos.Topic, pos.Partition}]
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	i := sort.Search(len(p.pending), func(i int) bool { return p.pending[i].offset >= pos.Offset })
+	if i == len(p.pending) || p.pending[i].offset != pos.Offset || p.pending[i].done {
+		t.mu.Unlock()
+		return
+	}
+	p.pending[i].done = true
+	cost := p.pending[i].cost
+	n := 0
+	for n < len(p.pending) && p.pending[n].done {
+		n++
+	}
+	if n > 0 {
+		p.pending = p.pending[n:]
+	}
+	t.mu.Unlock()
+	t.budget.release(cost)
+}
+
+func (p *partTrack) watermark() int64 {
 	if len(p.pending) > 0 {
-		return p.pending[0]
+		return p.pending[0].offset
 	}
 	return p.next
 }
 
-// Commitable returns the watermarks that moved since the last call, by topic
-// and partition, in the shape kafka-go commits. Negative start offsets
-// (earliest/latest placeholders) are never returned.
-func (o *Offsets) Commitable() map[string]map[int]int64 {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := map[string]map[int]int64{}
-	for k, p := range o.parts {
-		w := p.watermark()
-		if w < 0 || w == p.committed {
-			continue
+// commitable returns the watermarks that moved since the last commit.
+// Negative start offsets (placeholders) are never returned.
+func (t *tracker) commitable() Offsets {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := Offsets{}
+	for k, p := range t.parts {
+		if w := p.watermark(); w >= 0 && w != p.committed {
+			out.set(k.topic, k.partition, w)
 		}
-		if out[k.topic] == nil {
-			out[k.topic] = map[int]int64{}
-		}
-		out[k.topic][k.partition] = w
 	}
 	return out
 }
 
-// Committed records that offsets were committed.
-func (o *Offsets) Committed(offsets map[string]map[int]int64) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+// committed records that offsets were committed.
+func (t *tracker) committed(offsets Offsets) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for topic, parts := range offsets {
 		for part, off := range parts {
-			if p, ok := o.parts[partKey{topic, part}]; ok {
+			if p, ok := t.parts[partKey{topic, part}]; ok {
 				p.committed = off
 			}
 		}
 	}
 }
 
-// Outstanding is how many fetched messages are not finished yet.
-func (o *Offsets) Outstanding() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+// outstanding is how many handed-out messages are not finished.
+func (t *tracker) outstanding() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	n := 0
-	for _, p := range o.parts {
-		n += len(p.pending)
+	for _, p := range t.parts {
+		for _, h := range p.pending {
+			if !h.done {
+				n++
+			}
+		}
 	}
 	return n
 }

@@ -25,22 +25,22 @@ func TestRevokedKeyStopsAndResumes(t *testing.T) {
 	r := e.start(e.config("g", "retry: {initial_interval: 20ms, max_interval: 200ms}"))
 
 	eventually(t, 30*time.Second, "the pipeline to report not-ready", func() bool {
-		ok, _ := r.sys.Ready()
+		ok, _ := r.sys.Pipeline.Ready()
 		return !ok
 	})
-	if _, why := r.sys.Ready(); !strings.Contains(why, "API key") {
+	if _, why := r.sys.Pipeline.Ready(); !strings.Contains(why, "API key") {
 		t.Errorf("Ready gives %q, want it to name the API key", why)
 	}
 	// Messages fetched before the first refusal may still be consumed;
 	// after that, nothing more is.
 	time.Sleep(300 * time.Millisecond)
-	consumed := r.sys.Stats().Consumed.Load()
+	consumed := r.sys.Stats().Consumed
 	e.kafka.Produce(topic, later...)
 	time.Sleep(1500 * time.Millisecond)
-	if now := r.sys.Stats().Consumed.Load(); now != consumed {
+	if now := r.sys.Stats().Consumed; now != consumed {
 		t.Errorf("consumed %d messages while the key was refused (%d before)", now-consumed, consumed)
 	}
-	if n := r.sys.Stats().DeadLettered.Load(); n != 0 {
+	if n := r.sys.Stats().DeadLettered; n != 0 {
 		t.Errorf("%d messages dead-lettered for an auth failure", n)
 	}
 	for p, off := range e.kafka.Committed("g", topic, 2) {
@@ -55,7 +55,7 @@ func TestRevokedKeyStopsAndResumes(t *testing.T) {
 	e.sim.SetFaults(sim.Faults{})
 	r.waitFinished(t, int64(len(h.Msgs)))
 	e.waitCommitted("g")
-	if ok, _ := r.sys.Ready(); !ok {
+	if ok, _ := r.sys.Pipeline.Ready(); !ok {
 		t.Error("still not ready after the key was accepted again")
 	}
 	r.close(t)
@@ -73,13 +73,13 @@ func TestAuthOutageDoesNotUseUpRetries(t *testing.T) {
 	e.sim.SetFaults(sim.Faults{RevokeKey: true})
 	e.kafka.Produce(topic, testenv.Upsert(1, testenv.Row{"email": "ann@example.com", "first_name": "Ann", "version": 1}))
 	r := e.start(e.config("g", "retry: {initial_interval: 20ms, max_interval: 100ms, max_elapsed: 500ms}"))
-	eventually(t, 30*time.Second, "not-ready", func() bool { ok, _ := r.sys.Ready(); return !ok })
+	eventually(t, 30*time.Second, "not-ready", func() bool { ok, _ := r.sys.Pipeline.Ready(); return !ok })
 	time.Sleep(time.Second) // longer than max_elapsed
 	e.sim.SetFaults(sim.Faults{Burst: 1, BurstStatus: 503})
 	r.waitFinished(t, 1)
 	st := r.sys.Stats()
 	r.close(t)
-	if st.DeadLettered.Load() != 0 || st.Accepted.Load() != 1 {
-		t.Errorf("accepted %d, dead-lettered %d: one 503 after an auth outage must be retried", st.Accepted.Load(), st.DeadLettered.Load())
+	if st.DeadLettered != 0 || st.Accepted != 1 {
+		t.Errorf("accepted %d, dead-lettered %d: one 503 after an auth outage must be retried", st.Accepted, st.DeadLettered)
 	}
 }

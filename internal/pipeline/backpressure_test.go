@@ -12,9 +12,10 @@ import (
 )
 
 // TestOutagePausesConsumption keeps Iterable failing while far more
-// messages wait than the engine may hold: consumption must stop at a bound
-// (memory stays bounded), the process must idle rather than spin while it
-// waits, and everything is delivered once Iterable recovers.
+// messages wait than batch.max_held_bytes lets a process hold: consumption
+// must stop at that bound (memory stays bounded), the process must idle
+// rather than spin while it waits, and everything is delivered once
+// Iterable recovers.
 func TestOutagePausesConsumption(t *testing.T) {
 	if testing.Short() {
 		t.Skip("produces 25,000 messages")
@@ -27,14 +28,15 @@ func TestOutagePausesConsumption(t *testing.T) {
 		msgs[i] = testenv.Upsert(i, testenv.Row{"email": fmt.Sprintf("u%05d@example.com", i), "first_name": "N", "version": 1})
 	}
 	e.kafka.Produce(topic, msgs...)
+	const maxHeld = 4 << 20
 	r := e.start(e.config("g",
-		"batch: {max_users: 500, max_wait: 20ms}",
+		fmt.Sprintf("batch: {max_users: 500, max_wait: 20ms, max_held_bytes: %d}", maxHeld),
 		"rate_limit: {bulk_update_per_second: 1000, scope: local}"))
 
 	// Wait until consumption has stopped growing.
 	var consumed int64 = -1
 	eventually(t, 60*time.Second, "consumption to stop", func() bool {
-		now := r.sys.Stats().Consumed.Load()
+		now := r.sys.Stats().Consumed
 		stable := now == consumed && now > 0
 		consumed = now
 		time.Sleep(500 * time.Millisecond)
@@ -42,6 +44,11 @@ func TestOutagePausesConsumption(t *testing.T) {
 	})
 	if consumed >= total {
 		t.Fatalf("consumed all %d messages while Iterable was down: consumption never paused", total)
+	}
+	// Each held message counts its bytes and at least 640 more against
+	// max_held_bytes, wherever it is: coalescing, queued or retrying.
+	if consumed > maxHeld/640 {
+		t.Fatalf("%d messages held with max_held_bytes %d: the budget does not bound them", consumed, maxHeld)
 	}
 
 	// A busy loop would burn a core for the whole window.
@@ -51,7 +58,7 @@ func TestOutagePausesConsumption(t *testing.T) {
 	if used := cpuTime(t) - before; used > window/2 {
 		t.Errorf("the process used %s of CPU in %s while waiting for Iterable", used, window)
 	}
-	if now := r.sys.Stats().Consumed.Load(); now != consumed {
+	if now := r.sys.Stats().Consumed; now != consumed {
 		t.Errorf("consumption went on while paused: %d → %d", consumed, now)
 	}
 
@@ -60,8 +67,8 @@ func TestOutagePausesConsumption(t *testing.T) {
 	e.waitCommitted("g")
 	st := r.sys.Stats()
 	r.close(t)
-	if st.Accepted.Load() != total || st.DeadLettered.Load() != 0 {
-		t.Errorf("accepted %d, dead-lettered %d of %d", st.Accepted.Load(), st.DeadLettered.Load(), total)
+	if st.Accepted != total || st.DeadLettered != 0 {
+		t.Errorf("accepted %d, dead-lettered %d of %d", st.Accepted, st.DeadLettered, total)
 	}
 }
 

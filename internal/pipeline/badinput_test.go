@@ -86,8 +86,8 @@ func TestBadInputCorpus(t *testing.T) {
 	st := r.sys.Stats()
 	r.close(t)
 
-	if st.Finished() != st.Consumed.Load() || st.Consumed.Load() != int64(len(msgs)) {
-		t.Errorf("consumed %d, finished %d, produced %d", st.Consumed.Load(), st.Finished(), len(msgs))
+	if st.Finished() != st.Consumed || st.Consumed != int64(len(msgs)) {
+		t.Errorf("consumed %d, finished %d, produced %d", st.Consumed, st.Finished(), len(msgs))
 	}
 	_, dead := e.deadByClass()
 	byOffset := map[int64]change.Failure{}

@@ -15,12 +15,15 @@ type deadItem struct {
 	trace []change.Header // trace context the failure was decided in
 }
 
+// maxDeadBatch bounds one write to the dead-letter topic.
+const maxDeadBatch = 500
+
 // deadLetters writes dead letters in small batches and finishes each
 // message only once the dead-letter topic acknowledged it: a record is
-// dead-lettered before its offset is committed.
-func (s *session) deadLetters(ctx context.Context) {
-	const maxBatch = 500
-	batch := make([]deadItem, 0, maxBatch)
+// dead-lettered before its offset is committed. A write that keeps failing
+// is retried until the drain ends; its messages then stay unfinished.
+func (s *Session) deadLetters() {
+	batch := make([]deadItem, 0, maxDeadBatch)
 	for {
 		first, ok := <-s.dead
 		if !ok {
@@ -28,7 +31,7 @@ func (s *session) deadLetters(ctx context.Context) {
 		}
 		batch = append(batch[:0], first)
 	fill:
-		for len(batch) < maxBatch {
+		for len(batch) < maxDeadBatch {
 			select {
 			case it, ok := <-s.dead:
 				if !ok {
@@ -44,27 +47,24 @@ func (s *session) deadLetters(ctx context.Context) {
 		for i, it := range batch {
 			recs[i] = withTrace(dlq.Record(it.msg, it.f, now), it.trace)
 		}
-		err := s.retry(ctx, "write dead letters", func() error {
-			if s.p.dryRun {
-				return nil // logged below, never written
-			}
-			return s.p.dlq.Write(ctx, recs)
-		})
-		if err != nil {
-			continue // drain ended: left uncommitted, consumed again
+		if err := s.retry(s.work, "write dead letters", func() error { return s.p.DLQ.Write(s.work, recs) }); err != nil {
+			continue // the drain ended: left unfinished, consumed again
 		}
 		for _, it := range batch {
 			s.p.stats.dead(string(it.f.Class))
-			s.p.log.Warn("dead-lettered", "pos", it.msg.Pos.String(), "class", it.f.Class, "reason", it.f.Reason)
-			s.offsets.Done(it.msg.Pos.Topic, it.msg.Pos.Partition, it.msg.Pos.Offset)
+			// The reason may quote a value from the message: personal data,
+			// which stays out of logs above debug.
+			s.p.Log.Warn("dead-lettered", "pos", it.msg.Pos.String(), "class", it.f.Class, "http_status", it.f.HTTPStatus)
+			s.p.Log.Debug("dead-letter reason", "pos", it.msg.Pos.String(), "reason", it.f.Reason)
+			s.finish(it.msg)
 		}
 	}
 }
 
 // kill sends a message to the dead-letter writer.
-func (s *session) kill(ctx context.Context, m change.Message, f *change.Failure) {
+func (s *Session) kill(ctx context.Context, m change.Message, f *change.Failure) {
 	select {
-	case s.dead <- deadItem{msg: m, f: f, trace: s.p.obs.TraceHeaders(ctx)}:
-	case <-ctx.Done():
+	case s.dead <- deadItem{msg: m, f: f, trace: s.p.Observer.TraceHeaders(ctx)}:
+	case <-s.work.Done():
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/iterable"
@@ -12,102 +13,112 @@ import (
 
 // sendItem is one user with attributes to send, on its way to a request.
 type sendItem struct {
-	entries []entry // the live (not stale) messages behind the change
-	rec     state.Record
-	user    iterable.User
-	forget  bool
-	last    change.Position // position of the newest message, for the state
-	size    int             // bytes of the user in a request body
+	w      userWork // the user and its live (not stale) messages
+	rec    state.Record
+	user   iterable.User
+	forget bool
+	last   change.Position // position of the newest message, for the state
+	size   int             // bytes of the user in a request body
+	// intended says rec holds this process's intent for the request.
+	intended bool
 }
 
 // diff loads the users' state in one round trip, drops stale messages,
 // finds what changed, and hands changed users to the sender. Users with
 // nothing to send are finished here.
-func (s *session) diff(ctx context.Context, users []userWork) {
+func (s *Session) diff(users []userWork) {
 	ids := make([]change.Identifier, len(users))
 	for i, w := range users {
 		ids[i] = w.id
 	}
 	var recs []state.Record
-	err := s.retry(ctx, "load state", func() (err error) {
-		recs, err = s.p.store.Load(ctx, ids)
+	err := s.retry(s.work, "load state", func() (err error) {
+		recs, err = s.p.Store.Load(s.work, ids)
 		return err
 	})
-	if err != nil { // drain ended: abandon, the messages are consumed again
-		s.release(ctx, ids)
+	if err != nil { // the drain ended: abandoned, consumed again
+		s.settle(ids...)
 		return
 	}
-	var finished []change.Identifier
+	now := time.Now()
+	var done []change.Identifier
+	var busy []userWork
 	var lookups []*sendItem
 	for i, w := range users {
-		item := s.changed(w, recs[i])
+		item, live := s.changed(w, recs[i], now)
 		switch {
+		case live:
+			busy = append(busy, item.w)
 		case item == nil:
-			finished = append(finished, w.id)
-		case item.size+iterable.MaxEnvelopeSize > s.p.cfg.Batch.MaxBytes:
+			done = append(done, w.id)
+		case item.size+iterable.MaxEnvelopeSize > s.p.cfg.MaxBytes:
 			// Sent alone it would still be refused (413); a dead letter says
 			// why instead, and the user's next change is tried again.
-			s.reject(ctx, item, &change.Failure{Class: change.ClassTooLarge, Reason: fmt.Sprintf(
+			s.reject(s.work, item, &change.Failure{Class: change.ClassTooLarge, Reason: fmt.Sprintf(
 				"the user's changed attributes take %d bytes in a bulkUpdate body, over batch.max_bytes %d (Iterable refuses bodies over 4 MB)",
-				item.size+iterable.MaxEnvelopeSize, s.p.cfg.Batch.MaxBytes)})
+				item.size+iterable.MaxEnvelopeSize, s.p.cfg.MaxBytes)})
 		case s.needsLookup(item):
 			lookups = append(lookups, item)
 		default:
-			if !s.enqueue(ctx, item) {
-				finished = append(finished, w.id)
-			}
+			s.enqueue(item)
 		}
 	}
-	s.release(ctx, finished)
-	s.lookup(ctx, lookups)
+	s.settle(done...)
+	s.requeue(busy...)
+	s.lookup(lookups)
 }
 
 // changed returns what to send for one user, or nil after finishing its
-// messages as stale or unchanged.
-func (s *session) changed(w userWork, rec state.Record) *sendItem {
-	live := w.entries[:0:0]
+// messages as stale or unchanged. live says the user must wait instead: a
+// request for it is out (from this or another process) and its intent's
+// lease runs; w's stale messages are finished and the rest stay in w.
+func (s *Session) changed(w userWork, rec state.Record, now time.Time) (item *sendItem, live bool) {
+	fresh := w.entries[:0:0]
 	for _, en := range w.entries {
 		stale := rec.Stale(en.ch.Pos)
-		if s.force {
+		if s.p.cfg.Force {
 			stale = rec.Superseded(en.ch.Pos)
 		}
-		// Older than a request in doubt: that request's newest message is
-		// consumed again (it was never committed) and sent whole, so this
-		// one must not reach Iterable first.
+		// Older than a request in doubt or still out: that request's
+		// newest message comes after this one, so this one must not
+		// reach Iterable after it.
 		stale = stale || rec.BeforeIntent(en.ch.Pos)
 		if !stale {
-			live = append(live, en)
+			fresh = append(fresh, en)
 			continue
 		}
 		s.p.stats.Stale.Add(1)
 		s.finish(en.msg)
 	}
-	if len(live) == 0 {
-		return nil
+	if len(fresh) == 0 {
+		return nil, false
 	}
-	attrs, forget := merge(live)
+	if rec.IntentLive(now, s.p.cfg.IntentLease) {
+		return &sendItem{w: userWork{id: w.id, entries: fresh}}, true
+	}
+	attrs, forget := merge(fresh)
 	if forget && !rec.Found && !rec.Uncertain() {
 		// Nothing was ever synced for this user: there is nothing to unset,
 		// and sending nulls would create an empty profile.
-		s.finishAll(live, &s.p.stats.Unchanged)
+		s.finishAll(fresh, &s.p.stats.Unchanged)
 		s.p.stats.UsersUnchanged.Add(1)
-		return nil
+		return nil, false
 	}
 	// A user in doubt may hold values in Iterable that the fingerprints do
 	// not know of, so every attribute is sent; --force asks for the same.
-	if !s.force && !rec.Uncertain() {
-		attrs = s.p.store.Changed(rec, attrs)
+	if !s.p.cfg.Force && !rec.Uncertain() {
+		attrs = s.p.Store.Changed(rec, attrs)
 	}
 	if len(attrs) == 0 {
-		s.finishAll(live, &s.p.stats.Unchanged)
+		s.finishAll(fresh, &s.p.stats.Unchanged)
 		s.p.stats.UsersUnchanged.Add(1)
-		return nil
+		return nil, false
 	}
 	u := iterable.User{ID: w.id, Fields: attrs}
 	return &sendItem{
-		entries: live, rec: rec, user: u, forget: forget,
-		last: live[len(live)-1].ch.Pos, size: iterable.UserSize(u) + 1,
-	}
+		w: userWork{id: w.id, entries: fresh}, rec: rec, user: u, forget: forget,
+		last: fresh[len(fresh)-1].ch.Pos, size: iterable.UserSize(u) + 1,
+	}, false
 }
 
 // merge coalesces a user's changes in partition order: later values win.
@@ -131,56 +142,56 @@ func merge(entries []entry) ([]change.Attr, bool) {
 }
 
 // needsLookup says whether update mode must ask Iterable if the user exists:
-// a user the state knows was accepted before, so it exists.
-func (s *session) needsLookup(item *sendItem) bool {
-	return s.p.updateMode && !s.p.updateOnlyFlag && !item.rec.Found
+// a user the state knows was accepted before exists.
+func (s *Session) needsLookup(item *sendItem) bool {
+	return s.p.cfg.UpdateMode && !s.p.cfg.Request.UpdateOnly && !item.rec.Found
 }
 
 // lookup asks Iterable (rate-limited, a few at a time) whether users exist,
-// sends those that do and finishes the others as absent.
-func (s *session) lookup(ctx context.Context, items []*sendItem) {
+// sends those that do and finishes the others as absent. A lookup that
+// fails for good dead-letters the user's messages: nothing is left
+// unfinished.
+func (s *Session) lookup(items []*sendItem) {
 	if len(items) == 0 {
 		return
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for _, it := range items {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
-			exists, err := s.exists(ctx, it.user.ID)
+			exists, err := s.exists(it.user.ID)
 			switch {
-			case err != nil:
-				s.release(ctx, []change.Identifier{it.user.ID})
-			case exists:
-				if !s.enqueue(ctx, it) {
-					s.release(ctx, []change.Identifier{it.user.ID})
-				}
-			default:
+			case err == nil && exists:
+				s.enqueue(it)
+			case err == nil:
 				s.p.stats.UsersAbsent.Add(1)
-				s.finishAll(it.entries, &s.p.stats.Absent)
-				s.release(ctx, []change.Identifier{it.user.ID})
+				s.finishAll(it.w.entries, &s.p.stats.Absent)
+				s.settle(it.user.ID)
+			case s.work.Err() != nil || s.ctx.Err() != nil:
+				s.settle(it.user.ID) // abandoned: consumed again
+			default:
+				s.reject(s.work, it, failureOfCall(err, "look the user up"))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }
 
 // exists answers from the negative cache or asks Iterable, retrying
-// transient failures. An error means the drain ended.
-func (s *session) exists(ctx context.Context, id change.Identifier) (bool, error) {
+// transient failures.
+func (s *Session) exists(id change.Identifier) (bool, error) {
 	if s.p.absent.has(id) {
 		return false, nil
 	}
 	var found bool
-	err := s.retryIterable(ctx, func() error {
+	_, err := s.retryIterable(s.ctx, func(ctx context.Context) error {
 		s.p.stats.Lookups.Add(1)
 		var err error
-		found, err = s.p.api.UserExists(ctx, id)
+		found, err = s.p.API.UserExists(ctx, id)
 		return err
-	})
+	}, nil)
 	if err != nil {
 		return false, err
 	}
@@ -190,12 +201,12 @@ func (s *session) exists(ctx context.Context, id change.Identifier) (bool, error
 	return found, nil
 }
 
-// enqueue hands an item to the sender; false when the drain ended first.
-func (s *session) enqueue(ctx context.Context, item *sendItem) bool {
+// enqueue hands an item to the sender, which is always listening until the
+// session's work ends.
+func (s *Session) enqueue(item *sendItem) {
 	select {
 	case s.sendQ <- item:
-		return true
-	case <-ctx.Done():
-		return false
+	case <-s.work.Done():
+		s.settle(item.user.ID)
 	}
 }

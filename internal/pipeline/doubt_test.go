@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/iterable"
@@ -45,7 +46,9 @@ func TestCrashAfterIterableAcceptedBeforeStateSaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Intend(ctx, []change.Identifier{ann}, recs, []change.Position{{Topic: topic, Partition: 0, Offset: 1}}); err != nil {
+	// The intent was written longer ago than its lease: the process that
+	// wrote it is gone, and its request cannot still be on its way.
+	if _, err := store.Intend(ctx, []change.Identifier{ann}, recs, []change.Position{{Topic: topic, Partition: 0, Offset: 1}}, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	api := iterable.New(e.iter.URL, apiKey)

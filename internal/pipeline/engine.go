@@ -20,28 +20,33 @@ type userWork struct {
 	entries []entry
 }
 
-// engine coalesces changes per user and hands users to delivery in
+// engine coalesces changes per user and hands users to the diff workers in
 // candidates of at most maxUsers, once maxUsers are ready or the oldest has
 // waited maxWait. A user is in at most one candidate at a time: changes that
-// arrive while it is in flight wait until its outcome is known, so they are
+// arrive while it is out wait until its outcome is known, so they are
 // diffed against the state that outcome left, and Iterable never sees an
 // older value after a newer one.
 //
-// The engine is one goroutine owning all of its maps; others talk to it
-// through channels.
+// The engine holds no bound of its own: everything it holds is a message
+// the Kafka runtime counted against the held-message budget, which stops
+// fetching when full.
+//
+// It is one goroutine owning all of its maps; others talk to it through
+// channels.
 type engine struct {
-	in       <-chan entry
-	work     chan<- []userWork
-	released <-chan []change.Identifier
+	in      <-chan entry
+	out     chan<- []userWork
+	settled <-chan []change.Identifier
+	back    <-chan []userWork
 
-	maxUsers   int
-	maxWait    time.Duration
-	maxPending int // entries held before consumption is paused
+	maxUsers     int
+	maxWait      time.Duration
+	requeueDelay time.Duration
 
 	pending  map[change.Identifier][]entry
 	inflight map[change.Identifier]bool
-	ready    []readyUser // pending users not in flight, oldest first
-	held     int         // entries in pending
+	ready    []readyUser // pending users not out, oldest first
+	delayed  []readyUser // users given back, by when they may go again
 }
 
 type readyUser struct {
@@ -49,75 +54,84 @@ type readyUser struct {
 	since time.Time
 }
 
-func newEngine(in <-chan entry, work chan<- []userWork, released <-chan []change.Identifier, maxUsers int, maxWait time.Duration) *engine {
+func newEngine(s *Session, cfg Config) *engine {
 	return &engine{
-		in: in, work: work, released: released,
-		maxUsers: maxUsers, maxWait: maxWait,
-		// Enough to fill several requests while earlier ones are in flight,
-		// small enough that a stalled Iterable pauses consumption quickly.
-		maxPending: max(20*maxUsers, 10000),
-		pending:    map[change.Identifier][]entry{},
-		inflight:   map[change.Identifier]bool{},
+		in: s.in, out: s.toDiff, settled: s.settled, back: s.back,
+		maxUsers: cfg.MaxUsers, maxWait: cfg.MaxWait, requeueDelay: cfg.requeueDelay(),
+		pending:  map[change.Identifier][]entry{},
+		inflight: map[change.Identifier]bool{},
 	}
 }
 
-// run coalesces until ctx ends, then stops taking input and dispatching,
-// and waits until every in-flight user is released or drain ends. It closes
-// work when it returns.
-func (e *engine) run(ctx, drain context.Context) {
-	defer close(e.work)
+// run coalesces until ctx ends, then stops dispatching and waits until every
+// user out is settled or given back, or work ends. It closes out when it
+// returns.
+func (e *engine) run(ctx, work context.Context) {
+	defer close(e.out)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var next []userWork
 	for {
 		now := time.Now()
+		e.promote(now)
 		if next == nil {
 			next = e.take(now)
 		}
-		var workC chan<- []userWork
+		var outC chan<- []userWork
 		if next != nil {
-			workC = e.work
+			outC = e.out
 		}
-		in := e.in
-		if e.held >= e.maxPending {
-			in = nil // backpressure: fetchers block, kafka-go stops fetching
-		}
-		if next == nil && len(e.ready) > 0 {
-			timer.Reset(e.ready[0].since.Add(e.maxWait).Sub(now))
+		if due, ok := e.nextDue(next != nil); ok {
+			timer.Reset(due.Sub(now))
 		}
 		select {
-		case en, ok := <-in:
-			if !ok {
-				e.in = nil
-				continue
-			}
+		case en := <-e.in:
 			e.add(en, now)
-		case workC <- next:
+		case outC <- next:
 			next = nil
-		case ids := <-e.released:
-			e.release(ids, now)
+		case ids := <-e.settled:
+			e.settle(ids, now)
+		case ws := <-e.back:
+			e.giveBack(ws, now)
 		case <-timer.C:
 		case <-ctx.Done():
 			// Users of a prepared but undispatched candidate were never
-			// sent; their messages stay uncommitted and are consumed again.
+			// sent; their messages stay unfinished and are consumed again.
 			for _, w := range next {
 				delete(e.inflight, w.id)
 			}
-			e.wait(drain)
+			e.wait(work)
 			return
 		}
 	}
 }
 
-// wait releases users until none is in flight or drain ends.
-func (e *engine) wait(drain context.Context) {
+// nextDue is when the engine must look again without input: when the
+// oldest ready user has waited maxWait, or the first given-back user may go.
+func (e *engine) nextDue(holding bool) (time.Time, bool) {
+	var due time.Time
+	if !holding && len(e.ready) > 0 {
+		due = e.ready[0].since.Add(e.maxWait)
+	}
+	if len(e.delayed) > 0 && (due.IsZero() || e.delayed[0].since.Before(due)) {
+		due = e.delayed[0].since
+	}
+	return due, !due.IsZero()
+}
+
+// wait takes outcomes until no user is out or work ends.
+func (e *engine) wait(work context.Context) {
 	for len(e.inflight) > 0 {
 		select {
-		case ids := <-e.released:
+		case ids := <-e.settled:
 			for _, id := range ids {
 				delete(e.inflight, id)
 			}
-		case <-drain.Done():
+		case ws := <-e.back:
+			for _, w := range ws {
+				delete(e.inflight, w.id)
+			}
+		case <-work.Done():
 			return
 		}
 	}
@@ -127,19 +141,40 @@ func (e *engine) add(en entry, now time.Time) {
 	id := en.ch.User
 	q, known := e.pending[id]
 	e.pending[id] = append(q, en)
-	e.held++
 	if !known && !e.inflight[id] {
 		e.ready = append(e.ready, readyUser{id: id, since: now})
 	}
 }
 
-func (e *engine) release(ids []change.Identifier, now time.Time) {
+// settle is told that users' outcomes are known: those with changes that
+// arrived meanwhile are ready at once, since they already waited.
+func (e *engine) settle(ids []change.Identifier, now time.Time) {
 	for _, id := range ids {
 		delete(e.inflight, id)
 		if _, ok := e.pending[id]; ok {
 			e.ready = append(e.ready, readyUser{id: id, since: now.Add(-e.maxWait)})
 		}
 	}
+}
+
+// giveBack takes users back unsent, their changes before any that arrived
+// meanwhile, to go again after requeueDelay.
+func (e *engine) giveBack(ws []userWork, now time.Time) {
+	for _, w := range ws {
+		delete(e.inflight, w.id)
+		e.pending[w.id] = append(w.entries, e.pending[w.id]...)
+		e.delayed = append(e.delayed, readyUser{id: w.id, since: now.Add(e.requeueDelay)})
+	}
+}
+
+// promote moves given-back users whose pause is over to the ready list.
+func (e *engine) promote(now time.Time) {
+	n := 0
+	for n < len(e.delayed) && !e.delayed[n].since.After(now) {
+		e.ready = append(e.ready, readyUser{id: e.delayed[n].id, since: now.Add(-e.maxWait)})
+		n++
+	}
+	e.delayed = e.delayed[n:]
 }
 
 // take returns the next candidate when one is due: a full one, or whatever
@@ -153,7 +188,6 @@ func (e *engine) take(now time.Time) []userWork {
 	for i, r := range e.ready[:n] {
 		q := e.pending[r.id]
 		delete(e.pending, r.id)
-		e.held -= len(q)
 		e.inflight[r.id] = true
 		out[i] = userWork{id: r.id, entries: q}
 	}

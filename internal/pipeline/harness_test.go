@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/app"
+
 	"github.com/attrsync/attrsync/internal/config"
-	"github.com/attrsync/attrsync/internal/pipeline"
 	"github.com/attrsync/attrsync/internal/sim"
 	"github.com/attrsync/attrsync/internal/testenv"
 )
@@ -109,30 +110,30 @@ dlq: {topic: %q}
 
 // running is a pipeline consuming in the background.
 type running struct {
-	sys  *pipeline.System
+	sys  *app.App
 	stop context.CancelFunc
 	done chan error
 }
 
 func (e *env) start(cfg *config.Config) *running {
 	e.t.Helper()
-	return e.startWith(cfg, pipeline.Options{})
+	return e.startWith(cfg, app.Options{})
 }
 
-func (e *env) startWith(cfg *config.Config, opts pipeline.Options) *running {
+func (e *env) startWith(cfg *config.Config, opts app.Options) *running {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := e.log
 	if log == nil {
 		log = testLogger()
 	}
-	sys, err := pipeline.Build(ctx, cfg, log, opts)
+	sys, err := app.Build(ctx, cfg, log, opts)
 	if err != nil {
 		cancel()
 		e.t.Fatalf("build: %v", err)
 	}
 	r := &running{sys: sys, stop: cancel, done: make(chan error, 1)}
-	go func() { r.done <- sys.Consume(ctx, sys.Kafka) }()
+	go func() { r.done <- sys.Run(ctx) }()
 	e.t.Cleanup(func() { r.close(e.t) })
 	return r
 }
@@ -167,7 +168,7 @@ func (r *running) waitFinished(t *testing.T, n int64) {
 	}
 	st := r.sys.Stats()
 	t.Fatalf("finished %d of %d messages (consumed %d, accepted %d, unchanged %d, stale %d, dead %d)",
-		st.Finished(), n, st.Consumed.Load(), st.Accepted.Load(), st.Unchanged.Load(), st.Stale.Load(), st.DeadLettered.Load())
+		st.Finished(), n, st.Consumed, st.Accepted, st.Unchanged, st.Stale, st.DeadLettered)
 }
 
 // waitCommitted waits until the group's committed offsets reach the ends.

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/kafka"
-	"github.com/attrsync/attrsync/internal/ratelimit"
 )
 
 // Observer is told what the pipeline does at the few moments that counters
@@ -17,9 +15,10 @@ import (
 type Observer interface {
 	// Fetched is called for every message read from Kafka, before decoding.
 	Fetched(ctx context.Context, m change.Message)
-	// Released is called when this process stops working on claims: a
-	// rebalance revoked them, a replay ended, or the process stops.
-	Released(claims []kafka.Claim)
+	// Released is called when this process stops working on partitions (at
+	// the positions where its work on them began): a rebalance revoked
+	// them, a replay ended, or the process stops.
+	Released(claims []change.Position)
 	// StartBatch is called when a bulkUpdate request is cut. The returned
 	// context carries the batch's trace to the HTTP requests made for it;
 	// end is called once with the request's outcome after every attempt.
@@ -47,7 +46,7 @@ type Batch struct {
 type nopObserver struct{}
 
 func (nopObserver) Fetched(context.Context, change.Message) {}
-func (nopObserver) Released([]kafka.Claim)                  {}
+func (nopObserver) Released([]change.Position)              {}
 func (nopObserver) StartBatch(ctx context.Context, _ Batch) (context.Context, func(int, error)) {
 	return ctx, func(int, error) {}
 }
@@ -60,7 +59,7 @@ func (nopObserver) TraceHeaders(context.Context) []change.Header         { retur
 func batchOf(items []*sendItem, size int) Batch {
 	b := Batch{Users: len(items), Bytes: size - 1}
 	for _, it := range items {
-		for _, en := range it.entries {
+		for _, en := range it.w.entries {
 			if len(en.msg.Headers) > 0 {
 				b.Headers = append(b.Headers, en.msg.Headers)
 			}
@@ -97,19 +96,4 @@ func withTrace(rec change.Message, trace []change.Header) change.Message {
 	}
 	rec.Headers = append(hs, trace...)
 	return rec
-}
-
-// observedLimiter reports every wait of a limiter to the observer, keeping
-// its ability to be slowed down after a 429.
-type observedLimiter struct {
-	ratelimit.Pacer
-	endpoint string
-	obs      Observer
-}
-
-// Wait waits on the limiter and reports how long it took.
-func (l observedLimiter) Wait(ctx context.Context) (time.Duration, error) {
-	d, err := l.Pacer.Wait(ctx)
-	l.obs.LimiterWaited(ctx, l.endpoint, d)
-	return d, err
 }

@@ -1,164 +1,98 @@
-// Package pipeline wires attrsync together: Kafka messages are decoded and
-// mapped, diffed against the state in Redis, coalesced per user, sent to
-// Iterable, and their offsets committed once each is accepted, found
-// unchanged, skipped by rule or dead-lettered. It is the one package that
-// knows more than one outside system.
+// Package pipeline is attrsync's sync algorithm: for each message the Kafka
+// runtime hands it, decode and map it, coalesce changes per user, diff them
+// against what Iterable last accepted, cut bulkUpdate requests when the rate
+// limit grants a turn, send them, settle each user's outcome (state
+// advanced, or dead-lettered), and tell the runtime which messages are
+// finished. It works against interfaces it declares (deps.go) and knows
+// neither Kafka nor Redis; internal/app wires it to them. See DESIGN.md
+// beside this file for the path of one message.
 package pipeline
 
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
-	"time"
+	"sync"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
-	"github.com/attrsync/attrsync/internal/iterable"
-	"github.com/attrsync/attrsync/internal/kafka"
-	"github.com/attrsync/attrsync/internal/state"
 )
 
-// Decoder turns message bytes into a row (internal/cdc).
-type Decoder interface {
-	Decode(key, value []byte) (change.Row, error)
-}
-
-// Mapper turns a row into a user change (internal/mapping).
-type Mapper interface {
-	Map(row change.Row, pos change.Position) (change.UserChange, error)
-}
-
-// Iterable is the part of the API client the pipeline uses.
-type Iterable interface {
-	BulkUpdate(ctx context.Context, req iterable.BulkRequest) (iterable.BulkResult, error)
-	UserExists(ctx context.Context, id change.Identifier) (bool, error)
-}
-
-// DeadLetterWriter appends records to the dead-letter topic durably.
-type DeadLetterWriter interface {
-	Write(ctx context.Context, msgs []change.Message) error
-}
-
-// Deps are what a pipeline is built from.
+// Deps are the outside systems a pipeline works with.
 type Deps struct {
-	Config  *config.Config
-	Decoder Decoder
-	Mapper  Mapper
-	Store   *state.Store
-	API     Iterable
-	DLQ     DeadLetterWriter
-	Log     *slog.Logger
-	// DryRun decodes, diffs and batches as usual, logs the requests it
-	// would send, and writes nothing: no Iterable call, no state, no dead
-	// letter, no committed offset.
-	DryRun bool
-	// Observer is told what the pipeline does, for metrics and traces;
-	// nil observes nothing.
-	Observer Observer
+	Decoder  Decoder
+	Mapper   Mapper
+	Store    Store
+	API      API
+	Pacer    Pacer
+	DLQ      DeadLetters
+	Log      *slog.Logger
+	Observer Observer // nil observes nothing
 }
 
-// Pipeline syncs one configured sync.
+// Pipeline syncs one configured sync. It outlives sessions: its counters,
+// its negative lookup cache and whether Iterable accepts the API key carry
+// over from one consumer-group generation to the next.
 type Pipeline struct {
-	cfg    *config.Config
-	dec    Decoder
-	mapper Mapper
-	store  *state.Store
-	api    Iterable
-	dlq    DeadLetterWriter
-	log    *slog.Logger
-
-	updateMode, updateOnlyFlag bool
-	dryRun                     bool
-
+	cfg Config
+	Deps
 	stats  Stats
 	absent *absentCache
-	auth   authState
-	obs    Observer
-	joined atomic.Bool // in a consumer-group generation
+	auth   *authGate
+
+	warnedMu sync.Mutex
+	warned   map[string]bool // filtered-out fields already logged
 }
 
 // New builds a pipeline.
-func New(d Deps) *Pipeline {
-	log := d.Log
-	if log == nil {
-		log = slog.Default()
+func New(cfg Config, d Deps) *Pipeline {
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
-	obs := d.Observer
-	if obs == nil {
-		obs = nopObserver{}
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
 	}
-	api := d.API
-	if d.DryRun {
-		api = dryRunAPI{log: log}
-	}
-	return &Pipeline{
-		cfg: d.Config, dec: d.Decoder, mapper: d.Mapper, store: d.Store, api: api, dlq: d.DLQ, log: log,
-		dryRun:         d.DryRun,
-		obs:            obs,
-		updateMode:     d.Config.Iterable.Mode == config.ModeUpdate,
-		updateOnlyFlag: d.Config.Iterable.UpdateOnlyFlag,
-		absent:         newAbsentCache(absentTTL, absentMax),
-	}
+	cfg = cfg.defaults()
+	p := &Pipeline{cfg: cfg, Deps: d, absent: newAbsentCache(absentTTL, absentMax)}
+	p.auth = newAuthGate(d.API, cfg.probeInterval(), d.Log)
+	return p
 }
 
-// Stats returns the pipeline's live counters.
-func (p *Pipeline) Stats() *Stats { return &p.stats }
+// Stats returns a snapshot of the pipeline's counters.
+func (p *Pipeline) Stats() Snapshot { return p.stats.snapshot() }
 
 // Ready reports whether the pipeline can make progress, and why not.
 func (p *Pipeline) Ready() (bool, string) {
 	if p.auth.refused() {
-		return false, "Iterable refuses the API key (401/403)"
+		return false, "Iterable refuses the API key (401/403) or its certificate; probing every " + p.cfg.probeInterval().String()
 	}
 	return true, "ok"
 }
 
-// Consume runs the sync as a member of its consumer group until ctx ends,
-// then drains within shutdown_grace and commits.
-//
-// A rebalance drains for less: kafka-go stops heartbeating once a
-// rebalance starts, so a member still draining after its session timeout
-// is evicted and its partitions go to a new owner while its requests may
-// still be out, which could put an older value over a newer one. Revoked
-// work therefore gets the session timeout less two heartbeats; what is not
-// finished by then is abandoned uncommitted and consumed again. On
-// shutdown the heartbeats go on, so the whole grace is safe.
-func (p *Pipeline) Consume(ctx context.Context, conn *kafka.Conn) error {
-	k := p.cfg.Kafka
-	shutdown := ctx
-	revokeDrain := min(p.cfg.ShutdownGrace, max(k.SessionTimeout-2*k.HeartbeatInterval, time.Second))
-	defer p.joined.Store(false)
-	return kafka.RunGroup(ctx, conn, kafka.GroupConfig{
-		GroupID: k.GroupID, Topics: k.Topics, StartOffset: k.StartOffset,
-		SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval,
-		DrainTimeout: p.cfg.ShutdownGrace, Logger: p.log,
-	}, func(ctx context.Context, g *kafka.Generation) error {
-		p.joined.Store(true)
-		defer p.joined.Store(false)
-		fetch := func(ctx context.Context, c kafka.Claim, deliver func(change.Message) bool) error {
-			return kafka.Fetch(ctx, conn, c, deliver)
-		}
-		commit := g.Commit
-		if p.dryRun {
-			commit = func(map[string]map[int]int64) error { return nil }
-		}
-		drain := func() time.Duration {
-			if shutdown.Err() != nil {
-				return p.cfg.ShutdownGrace
-			}
-			return revokeDrain
-		}
-		return p.runSession(ctx, sessionOpts{claims: g.Claims, fetch: fetch, commit: commit, drain: drain})
-	})
+// Start begins a session over claims (a consumer-group generation, or one
+// bounded read) and returns it; it implements internal/kafka's StartFunc
+// once wired. ctx ends when the session must stop taking new work; f is
+// told of every message that finishes.
+func (p *Pipeline) Start(ctx context.Context, claims []change.Position, f Finisher) *Session {
+	return startSession(ctx, p, claims, f)
 }
 
-func (p *Pipeline) authFailed(err error) {
-	if p.auth.fail() {
-		p.log.Error("Iterable refuses the API key: consumption is paused and nothing is dead-lettered until it is accepted again; check iterable.api_key", "err", err)
+// Close stops what the pipeline runs beside its sessions (the probe of a
+// refused API key).
+func (p *Pipeline) Close() { p.auth.close() }
+
+// filteredOut counts fields Iterable did not store, and names each the
+// first time: a field name is not personal data, and an operator needs it
+// to see that createNewFields is off for a field the mapping sends.
+func (p *Pipeline) filteredOut(fields []string) {
+	p.stats.FieldsFilteredOut.Add(int64(len(fields)))
+	p.warnedMu.Lock()
+	defer p.warnedMu.Unlock()
+	if p.warned == nil {
+		p.warned = map[string]bool{}
 	}
-}
-
-func (p *Pipeline) authOK() {
-	if p.auth.succeed() {
-		p.log.Info("Iterable accepts the API key again; resuming")
+	for _, f := range fields {
+		if !p.warned[f] {
+			p.warned[f] = true
+			p.Log.Warn("Iterable did not store a mapped field (filteredOutFields): it does not exist in the project and create_new_fields is off", "field", f)
+		}
 	}
 }

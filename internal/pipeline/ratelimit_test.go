@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/app"
+
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/kafka"
-	"github.com/attrsync/attrsync/internal/pipeline"
 	"github.com/attrsync/attrsync/internal/sim"
 )
 
@@ -47,9 +48,9 @@ func TestRateLimitIsRespected(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			systems := make([]*pipeline.System, tc.instances)
+			systems := make([]*app.App, tc.instances)
 			for i := range systems {
-				sys, err := pipeline.Build(ctx, cfg, testLogger(), pipeline.Options{})
+				sys, err := app.Build(ctx, cfg, testLogger(), app.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -71,7 +72,7 @@ func TestRateLimitIsRespected(t *testing.T) {
 					}
 				}
 				wg.Go(func() {
-					if err := sys.Replay(ctx, sys.Kafka, mine, false); err != nil {
+					if err := sys.Replay(ctx, mine); err != nil {
 						t.Error(err)
 					}
 				})

@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/app"
+
 	"github.com/attrsync/attrsync/internal/pipeline"
 	"github.com/attrsync/attrsync/internal/sim"
 	"github.com/attrsync/attrsync/internal/testenv"
@@ -13,22 +14,23 @@ import (
 
 // replay runs one bounded pass from the earliest offset and returns the
 // bulkUpdate requests it caused.
-func (e *env) replay(force bool, opts pipeline.Options) ([]sim.Request, *pipeline.Stats) {
+func (e *env) replay(force bool, opts app.Options) ([]sim.Request, pipeline.Snapshot) {
 	e.t.Helper()
+	opts.Force = force
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cfg := e.config("unused")
-	sys, err := pipeline.Build(ctx, cfg, testLogger(), opts)
+	sys, err := app.Build(ctx, cfg, testLogger(), opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer sys.Close()
-	ranges, err := kafka.Ranges(ctx, sys.Kafka, cfg.Kafka.Topics, time.Time{})
+	ranges, err := sys.Ranges(ctx, cfg.Kafka.Topics, time.Time{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	before := len(bulkRequests(e.sim))
-	if err := sys.Replay(ctx, sys.Kafka, ranges, force); err != nil {
+	if err := sys.Replay(ctx, ranges); err != nil {
 		e.t.Fatal(err)
 	}
 	return bulkRequests(e.sim)[before:], sys.Stats()
@@ -39,16 +41,16 @@ func TestReplay(t *testing.T) {
 	h := testenv.History(120, 4, 3)
 	e.kafka.Produce(topic, h.Msgs...)
 
-	reqs, st := e.replay(false, pipeline.Options{})
+	reqs, st := e.replay(false, app.Options{})
 	if st.Finished() != int64(len(h.Msgs)) || len(reqs) == 0 {
 		t.Fatalf("first replay finished %d of %d messages with %d requests", st.Finished(), len(h.Msgs), len(reqs))
 	}
 	testenv.CheckProfiles(t, e.sim, h.Last)
 
-	if reqs, _ := e.replay(false, pipeline.Options{}); len(reqs) != 0 {
+	if reqs, _ := e.replay(false, app.Options{}); len(reqs) != 0 {
 		t.Errorf("a second identical replay sent %d requests, want 0", len(reqs))
 	}
-	reqs, _ = e.replay(true, pipeline.Options{})
+	reqs, _ = e.replay(true, app.Options{})
 	users := 0
 	for _, r := range reqs {
 		users += r.Users
@@ -68,7 +70,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	e.kafka.Produce(topic, h.Msgs...)
 	e.kafka.Produce(topic, testenv.Raw(999, "not json"))
 
-	r := e.startWith(e.config("dry"), pipeline.Options{DryRun: true})
+	r := e.startWith(e.config("dry"), app.Options{DryRun: true})
 	r.waitFinished(t, int64(len(h.Msgs)+1))
 	r.close(t)
 	if n := len(e.sim.Requests()); n != 0 {
@@ -81,7 +83,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 		t.Errorf("dry run wrote %d dead letters", len(dead))
 	}
 	// Nothing was stored, so a real run sends every user.
-	reqs, _ := e.replay(false, pipeline.Options{})
+	reqs, _ := e.replay(false, app.Options{})
 	if len(reqs) == 0 {
 		t.Error("after a dry run, a real pass sent nothing: the dry run wrote state")
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/iterable"
 	"github.com/cenkalti/backoff/v4"
 )
@@ -22,80 +23,90 @@ func (e *exhaustedError) Error() string {
 
 func (e *exhaustedError) Unwrap() error { return e.err }
 
-func (s *session) backoff(maxElapsed time.Duration) *backoff.ExponentialBackOff {
+// permanent wraps an error that retry must return at once.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+
+func (s *Session) backoff(maxElapsed time.Duration) *backoff.ExponentialBackOff {
 	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = s.p.cfg.Retry.InitialInterval
-	b.MaxInterval = s.p.cfg.Retry.MaxInterval
+	b.InitialInterval = s.p.cfg.RetryInitial
+	b.MaxInterval = s.p.cfg.RetryMax
 	b.MaxElapsedTime = maxElapsed
 	b.Reset()
 	return b
 }
 
-// retryIterable runs call until it succeeds, fails permanently, or transient
-// failures outlast retry.max_elapsed. While Iterable refuses the API key the
-// pipeline reports not-ready and keeps trying at the longest interval:
-// nothing is dead-lettered for an auth failure, and consumption stalls
-// behind the users held here.
-func (s *session) retryIterable(ctx context.Context, call func() error) error {
-	b := s.backoff(s.p.cfg.Retry.MaxElapsed)
+// retryIterable runs call until it succeeds, fails permanently, or
+// transient failures outlast retry.max_elapsed, and returns how many
+// attempts it made. before, if not nil, runs ahead of every attempt but the
+// first (a new rate-limit turn, a renewed intent); its error ends the
+// retries. While Iterable refuses the API key (or its certificate) the
+// pipeline reports not-ready and call waits until a probe finds the key
+// accepted again: nothing is dead-lettered for it, and time spent refused
+// does not count against retry.max_elapsed.
+func (s *Session) retryIterable(ctx context.Context, call func(context.Context) error, before func() error) (int, error) {
+	b := s.backoff(s.p.cfg.RetryMaxElapsed)
 	attempts := 0
-	authWait := false // the last failure was an auth refusal
 	for {
+		if attempts > 0 && before != nil {
+			if err := before(); err != nil {
+				return attempts, err
+			}
+		}
 		attempts++
-		err := call()
+		err := call(ctx)
 		if err == nil {
-			s.p.authOK()
-			return nil
+			s.p.auth.succeed()
+			return attempts, nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return attempts, ctx.Err()
 		}
-		var wait time.Duration
 		switch {
 		case iterable.IsAuth(err):
-			s.p.authFailed(err)
-			wait = s.p.cfg.Retry.MaxInterval
-			authWait = true
-		case iterable.IsTransient(err):
-			if authWait {
-				// max_elapsed bounds transient failures; time spent waiting
-				// for the key to be accepted again is not one.
-				b.Reset()
-				authWait = false
+			s.p.auth.fail(err)
+			if err := s.p.auth.wait(ctx); err != nil {
+				return attempts, err
 			}
-			wait = b.NextBackOff()
+			b.Reset()
+		case iterable.IsTransient(err):
+			wait := b.NextBackOff()
 			if wait == backoff.Stop {
-				return &exhaustedError{attempts: attempts, err: err}
+				return attempts, &exhaustedError{attempts: attempts, err: err}
 			}
 			if ra, ok := iterable.RetryAfter(err); ok && ra > wait {
 				wait = ra
 			}
 			s.p.stats.Retries.Add(1)
-			s.p.log.Debug("iterable: transient failure, retrying", "err", err, "in", wait)
+			s.p.Log.Debug("iterable: transient failure, retrying", "err", err, "in", wait)
+			if err := sleep(ctx, wait); err != nil {
+				return attempts, err
+			}
 		default:
-			return err
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return err
+			return attempts, err
 		}
 	}
 }
 
-// retry retries op (a Redis or dead-letter write) with the configured
-// backoff, without limit, until it succeeds or ctx ends: an outage pauses
-// the sync instead of losing or dead-lettering anything.
-func (s *session) retry(ctx context.Context, what string, op func() error) error {
+// retry retries op (a Redis call, a dead-letter write, a rate-limit turn,
+// a decode waiting on a registry) with the configured backoff, without
+// limit, until it succeeds or ctx ends: an outage pauses the sync instead of
+// losing or dead-lettering anything. An error wrapped in permanent ends it
+// at once.
+func (s *Session) retry(ctx context.Context, what string, op func() error) error {
 	b := s.backoff(0)
 	for {
 		err := op()
-		if err == nil {
-			return nil
+		var perm permanent
+		if err == nil || errors.As(err, &perm) {
+			return err
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		wait := b.NextBackOff()
-		s.p.log.Warn("retrying", "op", what, "err", err, "in", wait)
+		s.p.Log.Warn("retrying", "op", what, "err", err, "in", wait)
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -124,4 +135,16 @@ func statusOf(err error) int {
 		return apiErr.Status
 	}
 	return 0
+}
+
+// failureOfCall is the dead-letter failure of a call to Iterable that failed
+// for good: retries_exhausted after max_elapsed, else iterable_rejected.
+func failureOfCall(err error, what string) *change.Failure {
+	class := change.ClassRejected
+	var exhausted *exhaustedError
+	attempts := 1
+	if errors.As(err, &exhausted) {
+		class, attempts = change.ClassRetriesExhausted, exhausted.attempts
+	}
+	return &change.Failure{Class: class, Reason: fmt.Sprintf("could not %s: %v", what, err), HTTPStatus: statusOf(err), Attempts: attempts}
 }

@@ -1,12 +1,8 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,55 +11,58 @@ import (
 	"github.com/attrsync/attrsync/internal/state"
 )
 
-// maxRequestsInFlight bounds concurrent bulkUpdate requests. Two or more
-// keep the rate limit's budget used while a request is on the wire; the
-// rest of the queue waits here and fills the next request.
-const maxRequestsInFlight = 4
-
-// sender cuts queued users into requests of at most maxUsers and maxBytes
-// and sends them, at most maxRequestsInFlight at a time. A request is cut
-// only when a slot is free, so under load requests leave full.
-func (s *session) sender(ctx context.Context) {
+// sender cuts requests from the queue and sends them, at most MaxInFlight
+// at a time. A request is cut only once the rate limit granted its turn,
+// from whatever is queued then: while it waits for the turn, the queue
+// keeps filling, so a backlog always leaves as full requests, also when
+// several processes share one budget. Once the session stops, no request
+// is cut; what is queued is given back unsent.
+func (s *Session) sender() {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	slots := make(chan struct{}, maxRequestsInFlight)
+	slots := make(chan struct{}, s.p.cfg.MaxInFlight)
 	var queue []*sendItem
 	for {
 		if len(queue) == 0 {
-			it, ok := <-s.sendQ
-			if !ok {
+			select {
+			case it, ok := <-s.sendQ:
+				if !ok {
+					return
+				}
+				queue = append(queue, it)
+			case <-s.ctx.Done():
+				s.abandon(queue)
 				return
 			}
-			queue = append(queue, it)
 		}
 		select {
 		case slots <- struct{}{}:
-		case <-ctx.Done():
-			s.abandon(ctx, queue)
-			for it := range s.sendQ {
-				s.abandon(ctx, []*sendItem{it})
-			}
+		case <-s.ctx.Done():
+			s.abandon(queue)
+			return
+		}
+		if !s.takeTurn(s.ctx) {
+			<-slots
+			s.abandon(queue)
 			return
 		}
 		queue = s.drainQueue(queue)
 		n, size := 0, iterable.MaxEnvelopeSize
-		for n < len(queue) && n < s.p.cfg.Batch.MaxUsers && (n == 0 || size+queue[n].size <= s.p.cfg.Batch.MaxBytes) {
+		for n < len(queue) && n < s.p.cfg.MaxUsers && (n == 0 || size+queue[n].size <= s.p.cfg.MaxBytes) {
 			size += queue[n].size
 			n++
 		}
 		req := queue[:n:n]
 		queue = append(queue[:0:0], queue[n:]...)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-slots }()
-			s.send(ctx, req)
-		}()
+			s.send(req)
+		})
 	}
 }
 
 // drainQueue adds whatever is waiting in sendQ without blocking.
-func (s *session) drainQueue(queue []*sendItem) []*sendItem {
+func (s *Session) drainQueue(queue []*sendItem) []*sendItem {
 	for {
 		select {
 		case it, ok := <-s.sendQ:
@@ -77,203 +76,145 @@ func (s *session) drainQueue(queue []*sendItem) []*sendItem {
 	}
 }
 
-// abandon gives users back unsent; their messages stay uncommitted.
-func (s *session) abandon(ctx context.Context, items []*sendItem) {
-	ids := make([]change.Identifier, len(items))
-	for i, it := range items {
-		ids[i] = it.user.ID
+// abandon gives queued users back unsent, and so does with everything still
+// coming until the queue closes; their messages stay unfinished.
+func (s *Session) abandon(queue []*sendItem) {
+	for _, it := range queue {
+		s.settle(it.user.ID)
 	}
-	s.release(ctx, ids)
+	for it := range s.sendQ {
+		s.settle(it.user.ID)
+	}
 }
 
-// send delivers one request and settles every user in it.
-func (s *session) send(ctx context.Context, items []*sendItem) {
-	req := iterable.BulkRequest{
-		CreateNewFields:    s.p.cfg.Iterable.CreateNewFields,
-		MergeNestedObjects: s.p.cfg.Iterable.MergeNestedObjects,
-		PreferUserID:       s.p.cfg.Iterable.PreferUserID,
-		UpdateOnly:         s.p.updateMode && s.p.updateOnlyFlag,
-		Users:              make([]iterable.User, len(items)),
-	}
-	size := iterable.EnvelopeSize(req)
-	for i, it := range items {
-		req.Users[i] = it.user
-		size += it.size
-	}
-	if !s.intend(ctx, items) {
-		s.abandon(ctx, items)
-		return
-	}
-	var res iterable.BulkResult
-	attempts := 0
-	ctx, end := s.p.obs.StartBatch(ctx, batchOf(items, size))
-	err := s.retryIterable(ctx, func() error {
-		attempts++
-		var err error
-		res, err = s.p.api.BulkUpdate(ctx, req)
-		s.p.stats.request(statusOf(err), size)
+// takeTurn waits for the rate limit to grant one request. A pacer that
+// fails (its Redis is down) is retried without limit: that is not
+// Iterable's failure, so it neither counts against retry.max_elapsed nor
+// dead-letters anyone. It returns false when ctx ends first.
+func (s *Session) takeTurn(ctx context.Context) bool {
+	err := s.retry(ctx, "rate limiter", func() error {
+		d, err := s.p.Pacer.Wait(ctx)
+		s.p.Observer.LimiterWaited(ctx, "bulkUpdate", d)
 		return err
 	})
-	end(attempts, err)
-	if err == nil {
-		s.settle(ctx, items, res)
-		return
-	}
-	if ctx.Err() != nil {
-		s.abandon(ctx, items)
-		return
-	}
-	if fields, ok := iterable.IsTypeMismatch(err); ok {
-		s.narrow(ctx, items, fields, err)
-		return
-	}
-	class := change.ClassRejected
-	var exhausted *exhaustedError
-	if errors.As(err, &exhausted) {
-		class = change.ClassRetriesExhausted
-	}
-	f := &change.Failure{Class: class, Reason: err.Error(), HTTPStatus: statusOf(err), Attempts: attempts}
-	for _, it := range items {
-		s.reject(ctx, it, f)
+	return err == nil
+}
+
+// send records the intent of a freshly cut request and delivers it. Users
+// another process wrote meanwhile are given back to be diffed again.
+func (s *Session) send(items []*sendItem) {
+	if items = s.intend(items, time.Now()); len(items) > 0 {
+		s.deliver(items, true)
 	}
 }
 
-// intend records, before the request leaves, which message each user's
-// values come from (state.Store.Intend), so that if the process dies before
-// the outcome is saved the next owner knows those users are in doubt.
-// It returns false only when the drain ended first.
-func (s *session) intend(ctx context.Context, items []*sendItem) bool {
-	if s.p.dryRun {
-		return true
-	}
+// intend records, before a request leaves, which message each user's values
+// come from (state.Store.Intend) and returns the users it could do so for,
+// their records now holding the intent. For the others, someone else wrote
+// the record since it was read (a replay, another member): they are given
+// back, to be diffed against what is there now. An intent renewed before a
+// retry goes the same way.
+func (s *Session) intend(items []*sendItem, now time.Time) []*sendItem {
 	ids := make([]change.Identifier, len(items))
 	recs := make([]state.Record, len(items))
 	positions := make([]change.Position, len(items))
 	for i, it := range items {
 		ids[i], recs[i], positions[i] = it.user.ID, it.rec, it.last
 	}
-	return s.retry(ctx, "record intent", func() error { return s.p.store.Intend(ctx, ids, recs, positions) }) == nil
-}
-
-// settle applies a 200 answer: users named in failedUpdates are dead-lettered
-// (or, under updateOnly, counted absent), the rest are accepted.
-func (s *session) settle(ctx context.Context, items []*sendItem, res iterable.BulkResult) {
-	accepted := items[:0:0]
-	for _, it := range items {
-		rej, ok := res.Rejected[it.user.ID]
-		switch {
-		case !ok:
-			accepted = append(accepted, it)
-		case s.p.updateMode && strings.HasPrefix(rej.Bucket, "notFound"):
-			s.p.stats.UsersAbsent.Add(1)
-			s.finishAll(it.entries, &s.p.stats.Absent)
-			s.release(ctx, []change.Identifier{it.user.ID})
-		default:
-			s.reject(ctx, it, &change.Failure{
-				Class: change.ClassRejected, HTTPStatus: 200, Attempts: 1,
-				Reason: fmt.Sprintf("Iterable rejected the user (failedUpdates.%s): %s", rej.Bucket, rej.Reason),
-			})
-		}
-	}
-	s.advance(ctx, accepted)
-}
-
-// advance records what Iterable accepted, then finishes the messages.
-func (s *session) advance(ctx context.Context, items []*sendItem) {
-	if len(items) == 0 {
-		return
-	}
-	ids := make([]change.Identifier, len(items))
-	recs := make([]state.Record, len(items))
-	now := time.Now()
-	for i, it := range items {
-		ids[i] = it.user.ID
-		recs[i] = s.p.store.Apply(it.rec, it.user.Fields, it.last, it.forget, now)
-	}
-	err := s.retry(ctx, "save state", func() error {
-		if s.p.dryRun {
-			return nil
-		}
-		return s.p.store.Save(ctx, ids, recs)
+	var swaps []state.Swap
+	err := s.retry(s.work, "record intent", func() (err error) {
+		swaps, err = s.p.Store.Intend(s.work, ids, recs, positions, now)
+		return err
 	})
-	if err != nil {
-		// Accepted but not recorded: leaving the messages uncommitted makes
-		// the next owner send the same values again, which is harmless.
-		s.release(ctx, ids)
-		return
+	if err != nil { // the drain ended
+		s.giveUp(items)
+		return nil
 	}
-	for _, it := range items {
-		s.p.stats.UsersChanged.Add(1)
-		s.p.stats.AttrsSent.Add(int64(len(it.user.Fields)))
-		for _, en := range it.entries {
-			s.p.obs.Accepted(ctx, eventTime(en))
+	kept := items[:0:0]
+	var lost []userWork
+	for i, sw := range swaps {
+		if sw.Done {
+			items[i].rec, items[i].intended = sw.Rec, true
+			kept = append(kept, items[i])
+			continue
 		}
-		s.finishAll(it.entries, &s.p.stats.Accepted)
+		lost = append(lost, items[i].w)
 	}
-	s.release(ctx, ids)
+	s.requeue(lost...)
+	return kept
 }
 
-// reject dead-letters every message behind a user; its state stays as it
-// was, so the user's next change sends again.
-func (s *session) reject(ctx context.Context, it *sendItem, f *change.Failure) {
-	s.p.stats.UsersRejected.Add(1)
-	for _, en := range it.entries {
-		s.kill(ctx, en.msg, f)
+// giveUp leaves items unsent and unfinished; they are consumed again.
+func (s *Session) giveUp(items []*sendItem) {
+	for _, it := range items {
+		s.settle(it.user.ID)
 	}
-	s.release(ctx, []change.Identifier{it.user.ID})
 }
 
-// narrow handles a request Iterable refused as a whole because a value's
-// type does not match its field. Users sending the offending value are
-// dead-lettered; when the answer does not single anyone out, the request is
-// split in halves. Everything is re-sent through bulkUpdate.
-func (s *session) narrow(ctx context.Context, items []*sendItem, fields map[string]iterable.FieldMismatch, cause error) {
-	var guilty, rest []*sendItem
-	for _, it := range items {
-		if offends(it.user.Fields, fields) {
-			guilty = append(guilty, it)
-		} else {
-			rest = append(rest, it)
+// errAllLost ends the retries of a request none of whose users this process
+// may still send: others wrote them while it waited.
+var errAllLost = errors.New("every user of the request was taken over")
+
+// deliver sends items as one bulkUpdate request, retrying transient
+// failures, and settles every user in it. haveTurn says the first attempt's
+// turn is already taken; every other attempt takes its own and renews the
+// intents first.
+func (s *Session) deliver(items []*sendItem, haveTurn bool) {
+	req := s.p.cfg.Request
+	var res iterable.BulkResult
+	size := 0
+	build := func() {
+		req.Users = make([]iterable.User, len(items))
+		size = iterable.EnvelopeSize(req)
+		for i, it := range items {
+			req.Users[i] = it.user
+			size += it.size
 		}
 	}
-	if len(guilty) == 0 {
-		if len(items) == 1 {
-			guilty, rest = items, nil
-		} else {
-			half := len(items) / 2
-			s.send(ctx, items[:half])
-			s.send(ctx, items[half:])
+	build()
+	before := func() error {
+		if !s.takeTurn(s.work) {
+			return s.work.Err()
+		}
+		if items = s.intend(items, time.Now()); len(items) == 0 {
+			return errAllLost
+		}
+		build()
+		return nil
+	}
+	if !haveTurn {
+		if err := before(); err != nil {
+			if !errors.Is(err, errAllLost) {
+				s.giveUp(items)
+			}
 			return
 		}
 	}
-	for _, it := range guilty {
-		s.reject(ctx, it, &change.Failure{Class: change.ClassTypeMismatch, HTTPStatus: 400, Attempts: 1, Reason: cause.Error()})
-	}
-	if len(rest) > 0 {
-		s.send(ctx, rest)
-	}
-}
-
-// offends reports whether attrs send the offending value of a mismatched
-// field. Field names may come as "<project>:::<field>".
-func offends(attrs []change.Attr, fields map[string]iterable.FieldMismatch) bool {
-	for name, m := range fields {
-		if i := strings.LastIndex(name, ":::"); i >= 0 {
-			name = name[i+3:]
+	ctx, end := s.p.Observer.StartBatch(s.work, batchOf(items, size))
+	attempts, err := s.retryIterable(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = s.p.API.BulkUpdate(ctx, req)
+		s.p.stats.request(statusOf(err), size)
+		if status := statusOf(err); status == 429 {
+			d, _ := iterable.RetryAfter(err)
+			_ = s.p.Pacer.Penalize(ctx, max(d, time.Second))
 		}
-		for _, a := range attrs {
-			if a.Name == name && (len(m.OffendingValue) == 0 || sameJSON(a.JSON, m.OffendingValue)) {
-				return true
-			}
+		return err
+	}, before)
+	end(attempts, err)
+	switch {
+	case err == nil:
+		s.settleAnswer(ctx, items, res)
+	case errors.Is(err, errAllLost):
+	case s.work.Err() != nil:
+		s.giveUp(items)
+	case narrowable(err):
+		s.narrow(ctx, items, err)
+	default:
+		f := failureOfCall(err, "update the users")
+		f.Attempts = attempts
+		for _, it := range items {
+			s.reject(ctx, it, f)
 		}
 	}
-	return false
-}
-
-func sameJSON(a, b []byte) bool {
-	var ca, cb bytes.Buffer
-	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
-		return bytes.Equal(a, b)
-	}
-	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }

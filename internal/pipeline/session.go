@@ -4,159 +4,104 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
-	"time"
 
+	"github.com/attrsync/attrsync/internal/cdc"
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/dlq"
-	"github.com/attrsync/attrsync/internal/kafka"
 	"github.com/attrsync/attrsync/internal/mapping"
 )
-
-// session is the pipeline over one set of partitions for as long as this
-// process owns them (one consumer-group generation, or one replay):
-//
-//	fetchers ─► engine (coalesce) ─► diff workers ─► sender ─► state ─► offsets
-//	    └────────────── dead letters ◄──────────────────┘
-type session struct {
-	p       *Pipeline
-	offsets *kafka.Offsets
-	force   bool // replay --force: re-send every attribute of the newest messages
-
-	in       chan entry
-	work     chan []userWork
-	released chan []change.Identifier
-	sendQ    chan *sendItem
-	dead     chan deadItem
-}
-
-// fetchFunc reads one claimed partition, handing messages to deliver.
-type fetchFunc func(ctx context.Context, claim kafka.Claim, deliver func(change.Message) bool) error
 
 // diffWorkers run state loads and lookups while the engine keeps coalescing.
 const diffWorkers = 2
 
-// sessionOpts say what a session consumes and how it ends.
-type sessionOpts struct {
-	claims []kafka.Claim
-	fetch  fetchFunc
-	commit func(map[string]map[int]int64) error
-	force  bool // re-send every attribute, not only changed ones (replay --force)
-	// drain says how long in-flight work may take once the session ends;
-	// nil means shutdown_grace.
-	drain func() time.Duration
-	// bounded sessions end by themselves once every fetcher has returned
-	// and every fetched message is finished (replays); others run until
-	// ctx ends (the consumer group).
-	bounded bool
+// Session is the pipeline over one set of partitions for as long as this
+// process owns them:
+//
+//	Handle (per partition) ─► engine (coalesce) ─► diff ─► sender ─► settle
+//	        └───────────── dead letters ◄──────────────────────┘
+//
+// Every message it takes ends in exactly one of: accepted by Iterable,
+// unchanged, stale, skipped by rule, absent (update mode), or written to
+// the dead-letter topic; only then is the Finisher told. A message still
+// unfinished when the session's drain ends stays uncommitted and is
+// consumed again by the partition's next owner.
+type Session struct {
+	p      *Pipeline
+	fin    Finisher
+	claims []change.Position
+	// ctx ends when no new work may start (the generation ended, or the
+	// process is stopping); work ends when the drain ends, and with it
+	// every request still out.
+	ctx      context.Context
+	work     context.Context
+	stopWork context.CancelFunc
+
+	in       chan entry
+	toDiff   chan []userWork
+	settled  chan []change.Identifier
+	back     chan []userWork
+	sendQ    chan *sendItem
+	dead     chan deadItem
+	stages   sync.WaitGroup
+	deadDone chan struct{}
+	// engineDone is closed when the engine stops listening for outcomes.
+	engineDone chan struct{}
 }
 
-// runSession consumes claims until ctx ends (or, bounded, until all is
-// read and finished), then stops fetching, gives in-flight work
-// shutdown_grace to finish, and commits the watermark of finished messages.
-// Work still unfinished after the grace is abandoned: it stays uncommitted
-// and is consumed again by whoever owns the partition next.
-func (p *Pipeline) runSession(parent context.Context, o sessionOpts) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	claims, fetch, commit := o.claims, o.fetch, o.commit
-	s := &session{
-		p: p, offsets: kafka.NewOffsets(), force: o.force,
-		in:       make(chan entry, 4096),
-		work:     make(chan []userWork),
-		released: make(chan []change.Identifier, 64),
-		sendQ:    make(chan *sendItem, 2*p.cfg.Batch.MaxUsers),
-		dead:     make(chan deadItem, 1024),
+func startSession(ctx context.Context, p *Pipeline, claims []change.Position, f Finisher) *Session {
+	work, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Session{
+		p: p, fin: f, claims: claims, ctx: ctx, work: work, stopWork: stop,
+		in:         make(chan entry, 1024),
+		toDiff:     make(chan []userWork),
+		settled:    make(chan []change.Identifier, 64),
+		back:       make(chan []userWork, 64),
+		sendQ:      make(chan *sendItem, 2*p.cfg.MaxUsers),
+		dead:       make(chan deadItem, 1024),
+		deadDone:   make(chan struct{}),
+		engineDone: make(chan struct{}),
 	}
-	for _, c := range claims {
-		s.offsets.Start(c.Topic, c.Partition, c.Offset)
-	}
-	drain, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelDrain()
-	stopGrace := context.AfterFunc(ctx, func() {
-		grace := p.cfg.ShutdownGrace
-		if o.drain != nil {
-			grace = o.drain()
-		}
-		time.AfterFunc(grace, cancelDrain)
-	})
-	defer stopGrace()
-
-	var fetchers, stages sync.WaitGroup
-	var fetchErr atomic.Pointer[error]
-	for _, c := range claims {
-		fetchers.Go(func() {
-			if err := fetch(ctx, c, func(m change.Message) bool { return s.consume(ctx, m) }); err != nil {
-				// One partition that cannot be read ends the session for
-				// all: the others drain and commit, and the consumer group
-				// starts a new generation with fresh fetchers.
-				p.log.Error("fetch failed; ending this generation", "topic", c.Topic, "partition", c.Partition, "err", err)
-				fetchErr.CompareAndSwap(nil, &err)
-				cancel()
-			}
-		})
-	}
-	e := newEngine(s.in, s.work, s.released, p.cfg.Batch.MaxUsers, p.cfg.Batch.MaxWait)
-	stages.Go(func() { e.run(ctx, drain) })
+	e := newEngine(s, p.cfg)
+	s.stages.Go(func() { e.run(ctx, work); close(s.engineDone) })
 	var differs sync.WaitGroup
 	for range diffWorkers {
 		differs.Go(func() {
-			for users := range s.work {
-				s.diff(drain, users)
+			for users := range s.toDiff {
+				s.diff(users)
 			}
 		})
 	}
-	stages.Go(func() { differs.Wait(); close(s.sendQ) })
-	stages.Go(func() { s.sender(drain) })
-	deadDone := make(chan struct{})
-	go func() { s.deadLetters(drain); close(deadDone) }()
-	committed := make(chan struct{})
-	go func() { s.commitLoop(ctx, commit); close(committed) }()
-
-	if o.bounded {
-		go func() {
-			fetchers.Wait()
-			for s.offsets.Outstanding() > 0 && ctx.Err() == nil {
-				time.Sleep(20 * time.Millisecond)
-			}
-			cancel()
-		}()
-	}
-	fetchers.Wait()
-	stages.Wait()
-	close(s.dead)
-	defer p.obs.Released(claims)
-	<-deadDone
-	<-committed
-	s.commitNow(commit)
-	if perr := fetchErr.Load(); perr != nil && parent.Err() == nil && o.bounded {
-		return *perr
-	}
-	return nil
+	s.stages.Go(func() { differs.Wait(); close(s.sendQ) })
+	s.stages.Go(s.sender)
+	go func() { s.deadLetters(); close(s.deadDone) }()
+	return s
 }
 
-// consume decodes and maps one message in its partition's fetcher
-// goroutine, so decoding runs in parallel across partitions.
-func (s *session) consume(ctx context.Context, m change.Message) bool {
-	// While Iterable refuses the key, stop here: the message is not counted
-	// and stays uncommitted until it is delivered.
+// Handle decodes and maps one message in its partition's goroutine, so that
+// decoding runs in parallel across partitions, and hands the change to the
+// engine. It blocks while Iterable refuses the API key (the message is not
+// taken, and consumption stops), and while a decoding dependency is
+// unreachable.
+func (s *Session) Handle(ctx context.Context, m change.Message) bool {
 	if s.p.auth.wait(ctx) != nil {
 		return false
 	}
-	s.offsets.Fetched(m.Pos.Topic, m.Pos.Partition, m.Pos.Offset)
+	row, err := s.decode(ctx, m)
+	if ctx.Err() != nil {
+		return false
+	}
 	s.p.stats.Consumed.Add(1)
-	s.p.obs.Fetched(ctx, m)
-	row, err := s.p.dec.Decode(m.Key, m.Value)
+	s.p.Observer.Fetched(ctx, m)
 	if err != nil {
 		s.kill(ctx, m, failureOf(err, change.ClassDecode))
-		return ctx.Err() == nil
+		return true
 	}
 	if row.Op == change.OpSkip {
 		s.p.stats.skip(row.Skip, 1)
 		s.finish(m)
 		return true
 	}
-	uc, err := s.p.mapper.Map(row, dlq.OriginalPosition(m))
+	uc, err := s.p.Mapper.Map(row, dlq.OriginalPosition(m))
 	if errors.Is(err, mapping.ErrIgnored) {
 		s.p.stats.skip("delete_ignored", 1)
 		s.finish(m)
@@ -164,7 +109,7 @@ func (s *session) consume(ctx context.Context, m change.Message) bool {
 	}
 	if err != nil {
 		s.kill(ctx, m, failureOf(err, change.ClassConvert))
-		return ctx.Err() == nil
+		return true
 	}
 	select {
 	case s.in <- entry{msg: m, ch: uc}:
@@ -172,6 +117,35 @@ func (s *session) consume(ctx context.Context, m change.Message) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// decode decodes m, retrying while what decoding depends on is unavailable.
+func (s *Session) decode(ctx context.Context, m change.Message) (change.Row, error) {
+	var row change.Row
+	err := s.retry(ctx, "decode (schema registry)", func() (err error) {
+		row, err = s.p.Decoder.Decode(m.Key, m.Value)
+		if err != nil && !errors.Is(err, cdc.ErrUnavailable) {
+			return permanent{err}
+		}
+		return err
+	})
+	var perm permanent
+	if errors.As(err, &perm) {
+		return row, perm.err
+	}
+	return row, err
+}
+
+// Drain stops the session: no new request is cut, and work already out
+// gets until ctx ends to finish. It returns once every stage has stopped.
+func (s *Session) Drain(ctx context.Context) {
+	stop := context.AfterFunc(ctx, s.stopWork)
+	defer stop()
+	s.stages.Wait()
+	close(s.dead)
+	<-s.deadDone
+	s.stopWork()
+	s.p.Observer.Released(s.claims)
 }
 
 // failureOf returns err's *change.Failure, or wraps err in one of class c.
@@ -183,53 +157,37 @@ func failureOf(err error, c change.Class) *change.Failure {
 	return &change.Failure{Class: c, Reason: err.Error()}
 }
 
-func (s *session) finish(m change.Message) {
-	s.offsets.Done(m.Pos.Topic, m.Pos.Partition, m.Pos.Offset)
-}
+func (s *Session) finish(m change.Message) { s.fin.Finish(m.Pos) }
 
 // finishAll finishes the messages behind entries, counting them in c.
-func (s *session) finishAll(entries []entry, c *atomic.Int64) {
+func (s *Session) finishAll(entries []entry, c *counter) {
 	c.Add(int64(len(entries)))
 	for _, en := range entries {
 		s.finish(en.msg)
 	}
 }
 
-// release tells the engine the users' outcomes are known.
-func (s *session) release(ctx context.Context, ids []change.Identifier) {
+// settle tells the engine the users' outcomes are known, so their next
+// changes may go.
+func (s *Session) settle(ids ...change.Identifier) {
 	if len(ids) == 0 {
 		return
 	}
 	select {
-	case s.released <- ids:
-	case <-ctx.Done():
+	case s.settled <- ids:
+	case <-s.engineDone:
 	}
 }
 
-// commitInterval is how often finished offsets are committed while running.
-const commitInterval = time.Second
-
-func (s *session) commitLoop(ctx context.Context, commit func(map[string]map[int]int64) error) {
-	t := time.NewTicker(commitInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			s.commitNow(commit)
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-func (s *session) commitNow(commit func(map[string]map[int]int64) error) {
-	offsets := s.offsets.Commitable()
-	if len(offsets) == 0 {
+// requeue gives users back to the engine unsent, to be tried again after a
+// pause: another process is working on them, or this one could not record
+// its intent. Their messages stay unfinished meanwhile.
+func (s *Session) requeue(ws ...userWork) {
+	if len(ws) == 0 {
 		return
 	}
-	if err := commit(offsets); err != nil {
-		s.p.log.Warn("commit offsets failed; will retry", "err", err)
-		return
+	select {
+	case s.back <- ws:
+	case <-s.engineDone:
 	}
-	s.offsets.Committed(offsets)
 }

@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/binary"
-	"strconv"
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/cespare/xxhash/v2"
@@ -36,15 +35,6 @@ func keyOf(id change.Identifier) userKey {
 	}
 	k.bucket = h >> (32 - bucketBits)
 	return k
-}
-
-// bucketKey is the Redis key of a bucket hash.
-func (s *Store) bucketKey(bucket uint32) string {
-	b := make([]byte, 0, len(s.base)+8)
-	b = append(b, s.base...)
-	b = append(b, ":s:"...)
-	b = strconv.AppendUint(b, uint64(bucket), 10)
-	return string(b)
 }
 
 // topicHash identifies a topic inside a record.

@@ -13,10 +13,14 @@ import (
 // The first byte of a stored record: whether it carries an intent, and
 // whether Iterable ever accepted the user (an intent-only record is one
 // for a user whose first request was in doubt: not Found, but Uncertain).
+// Versions 2 and 3 are intents written before intents named their owner
+// and time; they are read as intents long expired.
 const (
-	recordVersion           = 1
-	recordVersionIntent     = 2
-	recordVersionIntentOnly = 3
+	recordVersion             = 1
+	recordVersionIntentV1     = 2
+	recordVersionIntentOnlyV1 = 3
+	recordVersionIntent       = 4
+	recordVersionIntentOnly   = 5
 )
 
 // epoch (2025-01-01T00:00:00Z) is the zero of stored accepted-at times:
@@ -39,14 +43,20 @@ type Record struct {
 	// intent is the newest position of a request that was sent for the
 	// user and whose outcome was never recorded (see Store.Intend).
 	intent intent
+	// raw is the record as stored when it was loaded or written (nil: no
+	// record): what a compare-and-set expects to find.
+	raw []byte
 }
 
-// intent locates the message a request in flight was built up to.
+// intent locates the message a request in flight was built up to, and
+// says who sent it and when.
 type intent struct {
 	set       bool
 	topic     uint32
 	partition int
 	offset    int64
+	owner     uint64    // the writing process's Store
+	at        time.Time // when it was written (renewed before each attempt)
 }
 
 // Uncertain reports whether a request for the user may have been applied
@@ -55,6 +65,22 @@ type intent struct {
 // then differ from what Iterable holds, so the user's next change must
 // send every attribute, not only those that differ from the record.
 func (r Record) Uncertain() bool { return r.intent.set }
+
+// WithoutIntent is the record with its intent withdrawn, to save when the
+// request it announced was answered and refused: it is no longer on its
+// way. A user never accepted then has no record at all.
+func (r Record) WithoutIntent() Record {
+	r.intent = intent{}
+	return r
+}
+
+// IntentLive reports whether the record carries an intent written less
+// than lease before now: its request may still be on its way to Iterable,
+// so no other request for the user may leave until it is settled or the
+// lease runs out. Whoever wrote it renews it before every attempt.
+func (r Record) IntentLive(now time.Time, lease time.Duration) bool {
+	return r.intent.set && now.Before(r.intent.at.Add(lease))
+}
 
 // BeforeIntent reports whether a message at pos is older than the newest
 // message of the request in doubt (same partition, strictly before). Such
@@ -95,12 +121,15 @@ func fingerprint(a change.Attr) uint64 {
 
 var errCorrupt = errors.New("corrupt state record")
 
+// intentSize is the most an intent adds to an encoded record.
+const intentSize = 4 + 3*binary.MaxVarintLen64 + 8
+
 // encode packs a record: version, layout id, topic hash, partition, offset,
 // accepted-at (unix seconds), a bitmap of stored slots, then the stored
 // fingerprints. Varints keep small numbers small.
 func encode(layoutID uint32, r Record) []byte {
 	n := len(r.fps)
-	b := make([]byte, 0, 1+4+4+3*binary.MaxVarintLen64+(n+7)/8+8*n)
+	b := make([]byte, 0, 1+4+4+3*binary.MaxVarintLen64+(n+7)/8+8*n+intentSize)
 	version := byte(recordVersion)
 	switch {
 	case r.intent.set && !r.Found:
@@ -118,6 +147,10 @@ func encode(layoutID uint32, r Record) []byte {
 		b = binary.BigEndian.AppendUint32(b, r.intent.topic)
 		b = binary.AppendUvarint(b, uint64(r.intent.partition))
 		b = binary.AppendUvarint(b, uint64(r.intent.offset))
+		b = binary.BigEndian.AppendUint64(b, r.intent.owner)
+		// Milliseconds since 1970, not since epoch: an intent's time is
+		// compared, not only shown, and must hold for any clock.
+		b = binary.AppendUvarint(b, uint64(max(r.intent.at.UnixMilli(), 0)))
 	}
 	bitmap := make([]byte, (n+7)/8)
 	for i, fp := range r.fps {
@@ -148,6 +181,7 @@ func decodeHeader(b []byte) (decoded, error) {
 	}
 	version := b[0]
 	hasIntent := version != recordVersion
+	intentOnly := version == recordVersionIntentOnly || version == recordVersionIntentOnlyV1
 	d.layoutID = binary.BigEndian.Uint32(b[1:5])
 	d.rec.topic = binary.BigEndian.Uint32(b[5:9])
 	b = b[9:]
@@ -159,12 +193,12 @@ func decodeHeader(b []byte) (decoded, error) {
 		}
 		vals[i], b = v, b[n:]
 	}
-	d.rec.Found = version != recordVersionIntentOnly
+	d.rec.Found = !intentOnly
 	d.rec.Partition = int(vals[0])
 	d.rec.Offset = int64(vals[1])
 	d.rec.AcceptedAt = time.Unix(int64(vals[2])+epoch, 0).UTC()
 	if hasIntent {
-		in, rest, err := decodeIntent(b)
+		in, rest, err := decodeIntent(b, version >= recordVersionIntent)
 		if err != nil {
 			return d, err
 		}
@@ -174,8 +208,9 @@ func decodeHeader(b []byte) (decoded, error) {
 	return d, nil
 }
 
-// decodeIntent reads an intent: topic hash, partition, offset.
-func decodeIntent(b []byte) (intent, []byte, error) {
+// decodeIntent reads an intent: topic hash, partition, offset, and, when
+// withOwner, the owner and the time it was written.
+func decodeIntent(b []byte, withOwner bool) (intent, []byte, error) {
 	if len(b) < 4 {
 		return intent{}, nil, fmt.Errorf("%w: short intent", errCorrupt)
 	}
@@ -191,7 +226,20 @@ func decodeIntent(b []byte) (intent, []byte, error) {
 		return intent{}, nil, fmt.Errorf("%w: bad intent offset", errCorrupt)
 	}
 	in.partition, in.offset = int(part), int64(off)
-	return in, b[n:], nil
+	b = b[n:]
+	if !withOwner {
+		return in, b, nil
+	}
+	if len(b) < 8 {
+		return intent{}, nil, fmt.Errorf("%w: short intent owner", errCorrupt)
+	}
+	in.owner = binary.BigEndian.Uint64(b[:8])
+	ms, n := binary.Uvarint(b[8:])
+	if n <= 0 {
+		return intent{}, nil, fmt.Errorf("%w: bad intent time", errCorrupt)
+	}
+	in.at = time.UnixMilli(int64(ms)).UTC()
+	return in, b[8+n:], nil
 }
 
 // slots reads the stored fingerprints of a layout with n attributes.

@@ -16,6 +16,14 @@ import (
 func (s *Store) Reset(ctx context.Context) (int, error) {
 	var users atomic.Int64
 	var err error
+	if mem, ok := s.be.(*memoryBackend); ok {
+		mem.mu.Lock()
+		defer mem.mu.Unlock()
+		n := len(mem.records)
+		clear(mem.records)
+		clear(mem.layouts)
+		return n, nil
+	}
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
 		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 			return s.resetNode(ctx, node, &users)

@@ -2,10 +2,11 @@ package state
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -16,67 +17,109 @@ import (
 )
 
 // Store reads and advances per-user state for one sync.
+//
+// Writes are compare-and-set: a record is replaced only if it still holds
+// what the writer read, so a user's position only ever moves forward, even
+// when another process (a replay, an evicted member) works on the same user.
 type Store struct {
-	rdb      redis.UniversalClient
-	base     string // <prefix>:<sync>
+	be       backend
+	rdb      redis.UniversalClient // nil for an in-memory store
+	base     string                // <prefix>:<sync>
 	attrs    []string
 	slot     map[string]int
 	layoutID uint32
+	owner    uint64 // names this store's intents
+	log      *slog.Logger
 
 	mu      sync.Mutex
 	layouts map[uint32][]string // attribute lists of layouts seen, by id
+	warned  map[string]bool     // problems logged once
 }
 
-// New returns the store of sync syncName for a mapping whose Iterable field
-// names are attrs, in mapping order, and records that layout in Redis so
-// later mappings can read records written under it.
-func New(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syncName string, attrs []string) (*Store, error) {
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLogger sets where the store reports records it cannot read.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// New returns the store of sync syncName in Redis for a mapping whose
+// Iterable field names are attrs, in mapping order, and records that layout
+// so later mappings can read records written under it.
+func New(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syncName string, attrs []string, opts ...Option) (*Store, error) {
+	s := newStore(keyPrefix, syncName, attrs, opts)
+	layout, _ := json.Marshal(attrs)
+	rb := &redisBackend{rdb: rdb, base: s.base, script: redis.NewScript(swapScript), layoutJSON: layout}
+	rb.layoutKey = rb.layoutKeyOf(s.layoutID)
+	s.be, s.rdb = rb, rdb
+	if err := rdb.SetNX(ctx, rb.layoutKey, layout, 0).Err(); err != nil {
+		return nil, fmt.Errorf("state: record attribute layout: %w", err)
+	}
+	return s, nil
+}
+
+// NewInMemory returns a store that keeps its records in memory, with the
+// same semantics as New's. It serves tests that must not touch a network.
+func NewInMemory(syncName string, attrs []string, opts ...Option) *Store {
+	s := newStore("mem", syncName, attrs, opts)
+	s.be = &memoryBackend{records: map[userKey][]byte{}, layouts: map[uint32][]byte{}}
+	return s
+}
+
+func newStore(keyPrefix, syncName string, attrs []string, opts []Option) *Store {
 	s := &Store{
-		rdb:     rdb,
 		base:    keyPrefix + ":" + syncName,
 		attrs:   append([]string(nil), attrs...),
 		slot:    make(map[string]int, len(attrs)),
 		layouts: map[uint32][]string{},
+		warned:  map[string]bool{},
+		log:     slog.Default(),
+		owner:   newOwner(),
 	}
 	for i, a := range attrs {
 		s.slot[a] = i
 	}
 	s.layoutID = uint32(xxhash.Sum64String(strings.Join(attrs, "\x00")))
 	s.layouts[s.layoutID] = s.attrs
-	layout, _ := json.Marshal(attrs)
-	if err := rdb.SetNX(ctx, s.layoutKey(s.layoutID), layout, 0).Err(); err != nil {
-		return nil, fmt.Errorf("state: record attribute layout: %w", err)
+	for _, o := range opts {
+		o(s)
 	}
-	return s, nil
+	return s
 }
 
-func (s *Store) layoutKey(id uint32) string {
-	return s.base + ":layout:" + strconv.FormatUint(uint64(id), 16)
+// newOwner is a random id for this store's intents.
+func newOwner() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return binary.BigEndian.Uint64(b[:]) | 1
 }
 
-// Load reads the records of users in one pipelined round trip (plus one more
-// only when a record was written under a mapping this process has not seen).
+// Load reads the records of users in one round trip (plus one more only
+// when a record was written under a mapping this process has not seen). A
+// record that cannot be read (corrupt, or written under a layout that was
+// deleted) counts as no state: the user's next change sends every
+// attribute. Such problems are logged once each.
 func (s *Store) Load(ctx context.Context, users []change.Identifier) ([]Record, error) {
 	recs := make([]Record, len(users))
 	if len(users) == 0 {
 		return recs, nil
 	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.StringCmd, len(users))
+	keys := make([]userKey, len(users))
 	for i, u := range users {
-		k := keyOf(u)
-		cmds[i] = pipe.HGet(ctx, s.bucketKey(k.bucket), string(k.field[:]))
+		keys[i] = keyOf(u)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("state: load %d users: %w", len(users), err)
+	raws, err := s.be.get(ctx, keys)
+	if err != nil {
+		return nil, err
 	}
-	for i, cmd := range cmds {
-		b, err := cmd.Bytes()
-		if errors.Is(err, redis.Nil) {
+	for i, b := range raws {
+		if b == nil {
 			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("state: load: %w", err)
 		}
 		rec, err := s.translate(ctx, b)
 		if err != nil {
@@ -88,21 +131,31 @@ func (s *Store) Load(ctx context.Context, users []change.Identifier) ([]Record, 
 }
 
 // translate decodes a stored record into the current layout. Fingerprints of
-// attributes no longer mapped are dropped; new attributes have none.
+// attributes no longer mapped are dropped; new attributes have none. Only a
+// failure to reach the backend is an error.
 func (s *Store) translate(ctx context.Context, b []byte) (Record, error) {
+	unreadable := Record{raw: b}
 	d, err := decodeHeader(b)
 	if err != nil {
-		return Record{}, err
+		s.warnOnce("corrupt", "state: a stored record is corrupt; the user is treated as never synced", "err", err)
+		return unreadable, nil
 	}
 	names, err := s.layout(ctx, d.layoutID)
 	if err != nil {
 		return Record{}, err
 	}
+	if names == nil {
+		s.warnOnce(fmt.Sprintf("layout %x", d.layoutID), "state: records name an attribute layout that is gone (state reset meanwhile?); their users are treated as never synced",
+			"layout", fmt.Sprintf("%x", d.layoutID))
+		return unreadable, nil
+	}
 	fps, err := slots(d.rest, len(names))
 	if err != nil {
-		return Record{}, err
+		s.warnOnce("corrupt", "state: a stored record is corrupt; the user is treated as never synced", "err", err)
+		return unreadable, nil
 	}
 	rec := d.rec
+	rec.raw = b
 	if d.layoutID == s.layoutID {
 		rec.fps = fps
 		return rec, nil
@@ -116,6 +169,19 @@ func (s *Store) translate(ctx context.Context, b []byte) (Record, error) {
 	return rec, nil
 }
 
+// warnOnce logs a problem the first time this store meets it.
+func (s *Store) warnOnce(key, msg string, args ...any) {
+	s.mu.Lock()
+	seen := s.warned[key]
+	s.warned[key] = true
+	s.mu.Unlock()
+	if !seen {
+		s.log.Warn(msg, args...)
+	}
+}
+
+// layout returns the attribute names of a layout id, nil when it is not
+// recorded anywhere.
 func (s *Store) layout(ctx context.Context, id uint32) ([]string, error) {
 	s.mu.Lock()
 	names, ok := s.layouts[id]
@@ -123,12 +189,12 @@ func (s *Store) layout(ctx context.Context, id uint32) ([]string, error) {
 	if ok {
 		return names, nil
 	}
-	b, err := s.rdb.Get(ctx, s.layoutKey(id)).Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("state: read attribute layout %x: %w", id, err)
+	b, err := s.be.layout(ctx, id)
+	if err != nil || b == nil {
+		return nil, err
 	}
 	if err := json.Unmarshal(b, &names); err != nil {
-		return nil, fmt.Errorf("state: attribute layout %x: %w", id, err)
+		return nil, nil // a damaged layout reads as a missing one
 	}
 	s.mu.Lock()
 	s.layouts[id] = names
@@ -162,7 +228,9 @@ func (s *Store) Changed(r Record, attrs []change.Attr) []change.Attr {
 // Apply returns the record after Iterable accepted sent for the change at
 // pos: sent attributes take their new fingerprints, the others keep theirs;
 // forget drops every fingerprint but keeps the position, so an older message
-// replayed later is still recognised as stale.
+// replayed later is still recognised as stale. The result carries no
+// intent; save it over the record r was loaded as (or the intent written
+// since).
 func (s *Store) Apply(r Record, sent []change.Attr, pos change.Position, forget bool, now time.Time) Record {
 	fps := make([]uint64, len(s.attrs))
 	if !forget {
@@ -180,18 +248,33 @@ func (s *Store) Apply(r Record, sent []change.Attr, pos change.Position, forget 
 		topic:      topicHash(pos.Topic),
 		AcceptedAt: now.UTC().Truncate(time.Second),
 		fps:        fps,
+		raw:        r.raw,
 	}
 }
 
+// Swap is the outcome of one user's compare-and-set.
+type Swap struct {
+	// Done says the record was written; Rec is then the record now stored,
+	// to pass to the next write. Otherwise someone else wrote the user
+	// since it was read, and Rec is what they stored.
+	Done bool
+	Rec  Record
+}
+
 // Intend records, before a request is sent, that the users' values up to
-// positions are on their way to Iterable. If the process stops before Save
-// records the outcome, the next owner finds the records Uncertain and
-// resends whole users rather than trusting fingerprints Iterable may have
-// moved past. One pipelined round trip per request.
-func (s *Store) Intend(ctx context.Context, users []change.Identifier, recs []Record, positions []change.Position) error {
+// positions are on their way to Iterable, in records this store owns as of
+// now. While an intent is live (see Record.IntentLive) no other process
+// sends for the user; if this process stops before Save records the
+// outcome, the next owner finds the records Uncertain and resends whole
+// users rather than trusting fingerprints Iterable may have moved past.
+// Calling it again with the Swap records renews the intents.
+func (s *Store) Intend(ctx context.Context, users []change.Identifier, recs []Record, positions []change.Position, now time.Time) ([]Swap, error) {
 	marked := make([]Record, len(recs))
 	for i, r := range recs {
-		r.intent = intent{set: true, topic: topicHash(positions[i].Topic), partition: positions[i].Partition, offset: positions[i].Offset}
+		r.intent = intent{
+			set: true, topic: topicHash(positions[i].Topic), partition: positions[i].Partition, offset: positions[i].Offset,
+			owner: s.owner, at: now,
+		}
 		if len(r.fps) != len(s.attrs) {
 			r.fps = make([]uint64, len(s.attrs))
 		}
@@ -200,20 +283,46 @@ func (s *Store) Intend(ctx context.Context, users []change.Identifier, recs []Re
 	return s.Save(ctx, users, marked)
 }
 
-// Save writes records in one pipelined round trip.
-func (s *Store) Save(ctx context.Context, users []change.Identifier, recs []Record) error {
+// Save writes each record in place of the one it was derived from (the
+// record as loaded, or as a previous Swap returned it), in one round trip;
+// a user written by someone else meanwhile is left as it is and reported.
+// A record that is neither Found nor carries an intent is deleted.
+func (s *Store) Save(ctx context.Context, users []change.Identifier, recs []Record) ([]Swap, error) {
 	if len(users) == 0 {
-		return nil
+		return nil, nil
 	}
-	pipe := s.rdb.Pipeline()
+	keys := make([]userKey, len(users))
+	olds := make([][]byte, len(users))
+	news := make([][]byte, len(users))
 	for i, u := range users {
-		k := keyOf(u)
-		pipe.HSet(ctx, s.bucketKey(k.bucket), string(k.field[:]), encode(s.layoutID, recs[i]))
+		keys[i], olds[i] = keyOf(u), recs[i].raw
+		if recs[i].Found || recs[i].intent.set {
+			news[i] = encode(s.layoutID, recs[i])
+		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("state: save %d users: %w", len(users), err)
+	res, err := s.be.swap(ctx, keys, olds, news)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	out := make([]Swap, len(users))
+	for i, r := range res {
+		if r.done {
+			rec := recs[i]
+			rec.raw = news[i]
+			out[i] = Swap{Done: true, Rec: rec}
+			continue
+		}
+		if r.current == nil {
+			out[i] = Swap{}
+			continue
+		}
+		cur, err := s.translate(ctx, r.current)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Swap{Rec: cur}
+	}
+	return out, nil
 }
 
 // Inspect returns the record of one user and the attribute names its slots

@@ -1,9 +1,12 @@
 package state_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +23,20 @@ func newStore(t *testing.T, rdb redis.UniversalClient, attrs ...string) *state.S
 		t.Fatal(err)
 	}
 	return s
+}
+
+// mustSave writes records that must not have been written by anyone else.
+func mustSave(t *testing.T, s *state.Store, ids []change.Identifier, recs []state.Record) {
+	t.Helper()
+	sw, err := s.Save(context.Background(), ids, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range sw {
+		if !w.Done {
+			t.Fatalf("user %d was written by someone else meanwhile", i)
+		}
+	}
 }
 
 func client(t *testing.T) *redis.Client {
@@ -58,9 +75,7 @@ func TestDiffAdvanceAndStale(t *testing.T) {
 	if got := names(s.Changed(recs[0], first)); !slices.Equal(got, []string{"firstName", "planTier"}) {
 		t.Fatalf("new user: changed %v, want all", got)
 	}
-	if err := s.Save(ctx, []change.Identifier{ann}, []state.Record{s.Apply(recs[0], first, pos, false, time.Now())}); err != nil {
-		t.Fatal(err)
-	}
+	mustSave(t, s, []change.Identifier{ann}, []state.Record{s.Apply(recs[0], first, pos, false, time.Now())})
 
 	recs, err = s.Load(ctx, []change.Identifier{ann})
 	if err != nil {
@@ -93,9 +108,7 @@ func TestDiffAdvanceAndStale(t *testing.T) {
 
 	// Forgetting keeps the position (stale detection) but drops fingerprints.
 	forgotten := s.Apply(recs[0], nil, change.Position{Topic: "users", Partition: 3, Offset: 50}, true, time.Now())
-	if err := s.Save(ctx, []change.Identifier{ann}, []state.Record{forgotten}); err != nil {
-		t.Fatal(err)
-	}
+	mustSave(t, s, []change.Identifier{ann}, []state.Record{forgotten})
 	recs, _ = s.Load(ctx, []change.Identifier{ann})
 	if !recs[0].Stale(change.Position{Topic: "users", Partition: 3, Offset: 49}) {
 		t.Error("forgotten user lost its position")
@@ -112,9 +125,7 @@ func TestMappingChangeKeepsFingerprints(t *testing.T) {
 	bob := change.Identifier{Kind: change.UserID, Value: "u-1"}
 	vals := []change.Attr{attr("firstName", `"Bob"`), attr("planTier", `"pro"`), attr("legacy", `1`)}
 	rec := old.Apply(state.Record{}, vals, change.Position{Topic: "t", Offset: 1}, false, time.Now())
-	if err := old.Save(ctx, []change.Identifier{bob}, []state.Record{rec}); err != nil {
-		t.Fatal(err)
-	}
+	mustSave(t, old, []change.Identifier{bob}, []state.Record{rec})
 
 	// A new mapping drops "legacy", reorders, and adds "city".
 	cur := newStore(t, rdb, "city", "planTier", "firstName")
@@ -135,9 +146,7 @@ func TestSyncsDoNotShareState(t *testing.T) {
 	b, _ := state.New(ctx, rdb, "attrsync", "sync-b", []string{"x"})
 	u := change.Identifier{Kind: change.Email, Value: "u@example.com"}
 	vals := []change.Attr{attr("x", `1`)}
-	if err := a.Save(ctx, []change.Identifier{u}, []state.Record{a.Apply(state.Record{}, vals, change.Position{Topic: "t"}, false, time.Now())}); err != nil {
-		t.Fatal(err)
-	}
+	mustSave(t, a, []change.Identifier{u}, []state.Record{a.Apply(state.Record{}, vals, change.Position{Topic: "t"}, false, time.Now())})
 	recs, _ := b.Load(ctx, []change.Identifier{u})
 	if recs[0].Found {
 		t.Fatal("sync-b sees sync-a's state")
@@ -152,14 +161,22 @@ func TestSyncsDoNotShareState(t *testing.T) {
 	}
 }
 
-func TestCorruptRecordIsAnError(t *testing.T) {
+// A record that cannot be read counts as no state (the user's next change
+// sends everything), is reported once, and can be written over.
+func TestCorruptRecordCountsAsNoState(t *testing.T) {
 	ctx := context.Background()
 	rdb := client(t)
-	s := newStore(t, rdb, "x")
-	u := change.Identifier{Kind: change.Email, Value: "u@example.com"}
-	if err := s.Save(ctx, []change.Identifier{u}, []state.Record{s.Apply(state.Record{}, []change.Attr{attr("x", `1`)}, change.Position{}, false, time.Now())}); err != nil {
+	var logged bytes.Buffer
+	s, err := state.New(ctx, rdb, "attrsync", "test", []string{"x"}, state.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	if err != nil {
 		t.Fatal(err)
 	}
+	u := change.Identifier{Kind: change.Email, Value: "u@example.com"}
+	v := change.Identifier{Kind: change.Email, Value: "v@example.com"}
+	mustSave(t, s, []change.Identifier{u, v}, []state.Record{
+		s.Apply(state.Record{}, []change.Attr{attr("x", `1`)}, change.Position{}, false, time.Now()),
+		s.Apply(state.Record{}, []change.Attr{attr("x", `1`)}, change.Position{}, false, time.Now()),
+	})
 	keys, _ := rdb.Keys(ctx, "attrsync:test:s:*").Result()
 	for _, k := range keys {
 		fields, _ := rdb.HKeys(ctx, k).Result()
@@ -167,8 +184,20 @@ func TestCorruptRecordIsAnError(t *testing.T) {
 			rdb.HSet(ctx, k, f, "\x01garbage")
 		}
 	}
-	if _, err := s.Load(ctx, []change.Identifier{u}); err == nil {
-		t.Fatal("corrupt record loaded without error")
+	recs, err := s.Load(ctx, []change.Identifier{u, v})
+	if err != nil {
+		t.Fatalf("a corrupt record failed the load: %v", err)
+	}
+	if recs[0].Found || recs[1].Found || len(s.Changed(recs[0], []change.Attr{attr("x", `1`)})) != 1 {
+		t.Fatal("a corrupt record was taken for state")
+	}
+	if n := strings.Count(logged.String(), "level=WARN"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, logged.String())
+	}
+	mustSave(t, s, []change.Identifier{u}, []state.Record{s.Apply(recs[0], []change.Attr{attr("x", `2`)}, change.Position{Offset: 5}, false, time.Now())})
+	recs, _ = s.Load(ctx, []change.Identifier{u})
+	if !recs[0].Found || recs[0].Offset != 5 {
+		t.Fatal("a corrupt record could not be replaced")
 	}
 }
 
@@ -178,7 +207,6 @@ func TestMemoryPerUser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 50k users")
 	}
-	ctx := context.Background()
 	rdb := client(t)
 	attrs := make([]string, 10)
 	for i := range attrs {
@@ -198,9 +226,7 @@ func TestMemoryPerUser(t *testing.T) {
 		batch = append(batch, id)
 		recs = append(recs, s.Apply(state.Record{}, vals, change.Position{Topic: "users", Partition: i % 12, Offset: int64(i) * 97}, false, time.Now()))
 		if len(batch) == cap(batch) {
-			if err := s.Save(ctx, batch, recs); err != nil {
-				t.Fatal(err)
-			}
+			mustSave(t, s, batch, recs)
 			batch, recs = batch[:0], recs[:0]
 		}
 	}
@@ -232,12 +258,10 @@ func TestIntentMarksUsersInDoubt(t *testing.T) {
 	fresh := change.Identifier{Kind: change.Email, Value: "new@example.com"}
 	at := func(off int64) change.Position { return change.Position{Topic: "users", Partition: 1, Offset: off} }
 	accepted := s.Apply(state.Record{}, []change.Attr{attr("firstName", `"A"`)}, at(10), false, time.Now())
-	if err := s.Save(ctx, []change.Identifier{old}, []state.Record{accepted}); err != nil {
-		t.Fatal(err)
-	}
+	mustSave(t, s, []change.Identifier{old}, []state.Record{accepted})
 	recs, _ := s.Load(ctx, []change.Identifier{old, fresh})
-	if err := s.Intend(ctx, []change.Identifier{old, fresh}, recs, []change.Position{at(20), at(5)}); err != nil {
-		t.Fatal(err)
+	if sw, err := s.Intend(ctx, []change.Identifier{old, fresh}, recs, []change.Position{at(20), at(5)}, time.Now()); err != nil || !sw[0].Done || !sw[1].Done {
+		t.Fatalf("Intend = %v, %v", sw, err)
 	}
 	recs, err := s.Load(ctx, []change.Identifier{old, fresh})
 	if err != nil {
@@ -255,9 +279,7 @@ func TestIntentMarksUsersInDoubt(t *testing.T) {
 		t.Errorf("first-time user in doubt: found=%v uncertain=%v", f.Found, f.Uncertain())
 	}
 	done := s.Apply(o, []change.Attr{attr("firstName", `"B"`)}, at(20), false, time.Now())
-	if err := s.Save(ctx, []change.Identifier{old}, []state.Record{done}); err != nil {
-		t.Fatal(err)
-	}
+	mustSave(t, s, []change.Identifier{old}, []state.Record{done})
 	recs, _ = s.Load(ctx, []change.Identifier{old})
 	if recs[0].Uncertain() || !recs[0].Stale(at(20)) {
 		t.Error("recording the outcome did not clear the doubt")

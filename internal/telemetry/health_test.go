@@ -48,7 +48,7 @@ func TestReadyzFollowsIterableAuth(t *testing.T) {
 	if code, _ := r.get("/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz answers %d while not ready; the process is alive", code)
 	}
-	if n := r.sys.Stats().DeadLettered.Load(); n != 0 {
+	if n := r.sys.Stats().DeadLettered; n != 0 {
 		t.Errorf("%d messages dead-lettered for an auth failure", n)
 	}
 

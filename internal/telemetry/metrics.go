@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/change"
 )
 
 // instruments are the synchronous instruments the Observer records into.
@@ -81,7 +81,7 @@ func (g *lagGauge) set(topic string, part int, lag int64) {
 
 // forget stops reporting partitions this process no longer owns: their new
 // owner reports them.
-func (g *lagGauge) forget(claims []kafka.Claim) {
+func (g *lagGauge) forget(claims []change.Position) {
 	g.mu.Lock()
 	for _, c := range claims {
 		delete(g.lag, partition{c.Topic, c.Partition})

@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/kafka"
 	"github.com/attrsync/attrsync/internal/pipeline"
 )
 
@@ -24,7 +23,7 @@ func (t *Telemetry) Fetched(_ context.Context, m change.Message) {
 }
 
 // Released stops reporting the lag of partitions this process gave up.
-func (t *Telemetry) Released(claims []kafka.Claim) { t.lag.forget(claims) }
+func (t *Telemetry) Released(claims []change.Position) { t.lag.forget(claims) }
 
 // batchSpan names the span of one bulkUpdate request with its retries.
 const batchSpan = "attrsync.bulkUpdate"

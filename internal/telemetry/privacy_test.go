@@ -62,9 +62,9 @@ func TestTracesLinkToProducersAndNothingLeaks(t *testing.T) {
 	r.sim.Forget(strings.ToLower(emails[0]))
 	r.kafka.Produce(topic, withHeader(testenv.Upsert(1, row(1, emails[0], "Ann2", 2)), traceparent(traceA, "53995c3f42cd8ad8")))
 	r.waitFinished(5)
-	if st := r.sys.Stats(); st.UsersChanged.Load() != 2 || st.UsersAbsent.Load() != 1 || st.DeadLettered.Load() != 2 {
+	if st := r.sys.Stats(); st.UsersChanged != 2 || st.UsersAbsent != 1 || st.DeadLettered != 2 {
 		t.Fatalf("changed %d, absent %d, dead-lettered %d users/messages; want 2, 1, 2",
-			st.UsersChanged.Load(), st.UsersAbsent.Load(), st.DeadLettered.Load())
+			st.UsersChanged, st.UsersAbsent, st.DeadLettered)
 	}
 	metrics := r.scrape().raw
 	r.close() // flushes the OTLP exporters

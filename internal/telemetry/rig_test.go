@@ -16,8 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/app"
+
 	"github.com/attrsync/attrsync/internal/config"
-	"github.com/attrsync/attrsync/internal/pipeline"
 	"github.com/attrsync/attrsync/internal/sim"
 	"github.com/attrsync/attrsync/internal/telemetry"
 	"github.com/attrsync/attrsync/internal/testenv"
@@ -42,7 +43,7 @@ type rig struct {
 	logs  *syncBuffer
 
 	tel  *telemetry.Telemetry
-	sys  *pipeline.System
+	sys  *app.App
 	srv  *telemetry.Server
 	stop context.CancelFunc
 	done chan error
@@ -114,12 +115,12 @@ func (r *rig) start(cfg *config.Config) {
 		cancel()
 		r.t.Fatalf("telemetry: %v", err)
 	}
-	sys, err := pipeline.Build(ctx, cfg, log, pipeline.Options{Observer: tel, HTTPClient: tel.HTTPClient()})
+	sys, err := app.Build(ctx, cfg, log, app.Options{Observer: tel, HTTPClient: tel.HTTPClient()})
 	if err != nil {
 		cancel()
 		r.t.Fatalf("build: %v", err)
 	}
-	if err := tel.ObserveStats(sys.Stats()); err != nil {
+	if err := tel.ObserveStats(sys.Stats); err != nil {
 		r.t.Fatal(err)
 	}
 	srv, err := tel.Serve("127.0.0.1:0", sys)
@@ -127,7 +128,7 @@ func (r *rig) start(cfg *config.Config) {
 		r.t.Fatal(err)
 	}
 	r.tel, r.sys, r.srv, r.stop, r.done = tel, sys, srv, cancel, make(chan error, 1)
-	go func() { r.done <- sys.Consume(ctx, sys.Kafka) }()
+	go func() { r.done <- sys.Run(ctx) }()
 	r.t.Cleanup(r.close)
 }
 
@@ -162,7 +163,7 @@ func (r *rig) waitFinished(n int64) {
 	for r.sys.Stats().Finished() < n {
 		if time.Now().After(deadline) {
 			st := r.sys.Stats()
-			r.t.Fatalf("finished %d of %d messages (consumed %d)", st.Finished(), n, st.Consumed.Load())
+			r.t.Fatalf("finished %d of %d messages (consumed %d)", st.Finished(), n, st.Consumed)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package app
 
 import (
 	"context"
@@ -14,7 +14,7 @@ const redisPingTimeout = time.Second
 // Readiness reports whether the sync can make progress now and why, one
 // line per dependency: the consumer group is joined (not between
 // generations), Redis answers PING, and Iterable accepts the API key.
-func (s *System) Readiness(ctx context.Context) (bool, string) {
+func (a *App) Readiness(ctx context.Context) (bool, string) {
 	var lines []string
 	ready := true
 	check := func(name string, ok bool, why string) {
@@ -25,14 +25,14 @@ func (s *System) Readiness(ctx context.Context) (bool, string) {
 		lines = append(lines, fmt.Sprintf("%s: %s (%s)", name, state, why))
 	}
 
-	if s.joined.Load() {
-		check("kafka", true, "consumer group "+s.cfg.Kafka.GroupID+" joined")
+	if a.joined.Load() {
+		check("kafka", true, "consumer group "+a.cfg.Kafka.GroupID+" joined")
 	} else {
 		check("kafka", false, "not in a consumer-group generation: joining or rebalancing")
 	}
 
 	pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
-	err := s.Redis.Ping(pctx).Err()
+	err := a.Redis.Ping(pctx).Err()
 	cancel()
 	if err != nil {
 		check("redis", false, "PING failed: "+err.Error())
@@ -40,7 +40,7 @@ func (s *System) Readiness(ctx context.Context) (bool, string) {
 		check("redis", true, "PING answered")
 	}
 
-	ok, why := s.Ready()
+	ok, why := a.Pipeline.Ready()
 	check("iterable", ok, why)
 	return ready, strings.Join(lines, "\n")
 }

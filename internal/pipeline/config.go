@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/attrsync/attrsync/internal/iterable"
+)
+
+// Config shapes the algorithm.
+type Config struct {
+	// MaxUsers, MaxBytes and MaxWait bound a bulkUpdate request: a request
+	// carries at most MaxUsers users and MaxBytes of body, and a change
+	// waits at most MaxWait to be coalesced with others.
+	MaxUsers int
+	MaxBytes int
+	MaxWait  time.Duration
+	// Request holds the flags every bulkUpdate request carries
+	// (createNewFields, mergeNestedObjects, preferUserId, updateOnly).
+	Request iterable.BulkRequest
+	// UpdateMode touches only users that exist in Iterable; unless the
+	// request carries updateOnly, unknown users are looked up first.
+	UpdateMode bool
+	// MaxInFlight bounds concurrent bulkUpdate requests.
+	MaxInFlight int
+	// Retry shapes the backoff of transient failures; MaxElapsed > 0 gives
+	// up on a request after that long (its users are dead-lettered).
+	RetryInitial, RetryMax, RetryMaxElapsed time.Duration
+	// IntentLease is how long a request may be on its way to Iterable: no
+	// other request for its users leaves meanwhile, from any process. It
+	// must exceed the Iterable client's request timeout.
+	IntentLease time.Duration
+	// Force re-sends every mapped attribute of the newest messages, changed
+	// or not (replay --force).
+	Force bool
+}
+
+// defaults fills what a zero Config leaves unset.
+func (c Config) defaults() Config {
+	if c.MaxUsers <= 0 {
+		c.MaxUsers = 1000
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 4_000_000
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = time.Second
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 4
+	}
+	if c.RetryInitial <= 0 {
+		c.RetryInitial = 500 * time.Millisecond
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = time.Minute
+	}
+	if c.IntentLease <= 0 {
+		c.IntentLease = iterable.DefaultTimeout + 5*time.Second
+	}
+	return c
+}
+
+// probeInterval is how often a refused API key is tried again on its own.
+func (c Config) probeInterval() time.Duration {
+	return min(c.RetryMax, 30*time.Second)
+}
+
+// requeueDelay is how long a user waits before it is tried again after
+// another process was found working on it.
+func (c Config) requeueDelay() time.Duration {
+	return max(c.MaxWait, 250*time.Millisecond)
+}

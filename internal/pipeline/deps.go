@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/iterable"
+	"github.com/attrsync/attrsync/internal/state"
+)
+
+// Decoder turns message bytes into a row (internal/cdc). An error wrapping
+// ErrUnavailable (a schema registry that cannot be reached) is retried
+// while the partition waits; any other error dead-letters the message.
+type Decoder interface {
+	Decode(key, value []byte) (change.Row, error)
+}
+
+// Mapper turns a row into a user change (internal/mapping).
+type Mapper interface {
+	Map(row change.Row, pos change.Position) (change.UserChange, error)
+}
+
+// Store is what Iterable last accepted per user (internal/state). Writes
+// are compare-and-set: a user written by someone else since it was read is
+// reported instead of overwritten.
+type Store interface {
+	Load(ctx context.Context, users []change.Identifier) ([]state.Record, error)
+	Changed(rec state.Record, attrs []change.Attr) []change.Attr
+	Apply(rec state.Record, sent []change.Attr, pos change.Position, forget bool, now time.Time) state.Record
+	Intend(ctx context.Context, users []change.Identifier, recs []state.Record, positions []change.Position, now time.Time) ([]state.Swap, error)
+	Save(ctx context.Context, users []change.Identifier, recs []state.Record) ([]state.Swap, error)
+}
+
+// API is the part of Iterable the pipeline calls (internal/iterable). It
+// does not pace bulkUpdate: the pipeline takes a turn from its Pacer
+// before every attempt, so that a request is cut only when it may leave.
+type API interface {
+	BulkUpdate(ctx context.Context, req iterable.BulkRequest) (iterable.BulkResult, error)
+	UserExists(ctx context.Context, id change.Identifier) (bool, error)
+	// CheckKey makes one cheap authenticated call; it fails the way any
+	// call fails when Iterable refuses the key.
+	CheckKey(ctx context.Context) error
+}
+
+// Pacer hands out bulkUpdate turns at the sync's rate (internal/ratelimit).
+type Pacer interface {
+	// Wait returns when one request may be sent, and how long that took.
+	// An error other than ctx's is the pacer's own (a Redis outage).
+	Wait(ctx context.Context) (time.Duration, error)
+	// Penalize holds back every turn for d after Iterable answered 429.
+	Penalize(ctx context.Context, d time.Duration) error
+}
+
+// DeadLetters appends records to the dead-letter topic durably, each once.
+type DeadLetters interface {
+	Write(ctx context.Context, msgs []change.Message) error
+}
+
+// Finisher is told when a message reached its end, so that its offset can
+// be committed (internal/kafka's runtime).
+type Finisher interface {
+	Finish(pos change.Position)
+}

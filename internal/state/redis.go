@@ -1,0 +1,149 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// swapScript is a compare-and-set of one field of one bucket hash: it sets
+// KEYS[1][ARGV[1]] to ARGV[3] ("" deletes it) if it holds ARGV[2] (""
+// meaning absent) and returns 1, else returns {what it holds}. One key per
+// call keeps it within one slot of a Redis Cluster.
+const swapScript = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then cur = '' end
+if cur ~= ARGV[2] then
+  return {cur}
+end
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
+return 1
+`
+
+// redisBackend keeps records in bucket hashes of one Redis (or Cluster).
+type redisBackend struct {
+	rdb    redis.UniversalClient
+	base   string // <prefix>:<sync>
+	script *redis.Script
+	// layoutKey and layoutJSON are this store's layout, re-recorded with
+	// every swap when missing.
+	layoutKey  string
+	layoutJSON []byte
+}
+
+func (r *redisBackend) bucketKey(bucket uint32) string {
+	b := make([]byte, 0, len(r.base)+8)
+	b = append(b, r.base...)
+	b = append(b, ":s:"...)
+	b = strconv.AppendUint(b, uint64(bucket), 10)
+	return string(b)
+}
+
+func (r *redisBackend) layoutKeyOf(id uint32) string {
+	return r.base + ":layout:" + strconv.FormatUint(uint64(id), 16)
+}
+
+func (r *redisBackend) get(ctx context.Context, keys []userKey) ([][]byte, error) {
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.HGet(ctx, r.bucketKey(k.bucket), string(k.field[:]))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("state: load %d users: %w", len(keys), err)
+	}
+	out := make([][]byte, len(keys))
+	for i, cmd := range cmds {
+		b, err := cmd.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("state: load: %w", err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+func (r *redisBackend) swap(ctx context.Context, keys []userKey, olds, news [][]byte) ([]swapped, error) {
+	out := make([]swapped, len(keys))
+	todo := make([]int, len(keys))
+	for i := range todo {
+		todo[i] = i
+	}
+	// EVALSHA first; the few calls a Redis that lost its scripts (a
+	// restart) answers NOSCRIPT are sent again in full, which also caches
+	// the script there. A NOSCRIPT call did nothing, so resending is safe.
+	for _, full := range []bool{false, true} {
+		pipe := r.rdb.Pipeline()
+		pipe.SetNX(ctx, r.layoutKey, r.layoutJSON, 0)
+		cmds := make([]*redis.Cmd, len(todo))
+		for j, i := range todo {
+			bucket := []string{r.bucketKey(keys[i].bucket)}
+			args := []any{string(keys[i].field[:]), olds[i], news[i]}
+			if full {
+				cmds[j] = r.script.Eval(ctx, pipe, bucket, args...)
+			} else {
+				cmds[j] = r.script.EvalSha(ctx, pipe, bucket, args...)
+			}
+		}
+		_, _ = pipe.Exec(ctx) // errors are read per command
+		var again []int
+		for j, i := range todo {
+			v, err := cmds[j].Result()
+			if err != nil && !full && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+				again = append(again, i)
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("state: write %d users: %w", len(keys), err)
+			}
+			out[i], err = swapOutcome(v)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if todo = again; len(todo) == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+// swapOutcome reads the answer of swapScript.
+func swapOutcome(v any) (swapped, error) {
+	switch v := v.(type) {
+	case int64:
+		return swapped{done: true}, nil
+	case []any:
+		if len(v) == 1 {
+			if s, ok := v[0].(string); ok {
+				if s == "" {
+					return swapped{}, nil
+				}
+				return swapped{current: []byte(s)}, nil
+			}
+		}
+	}
+	return swapped{}, fmt.Errorf("state: unexpected answer %T from the compare-and-set script", v)
+}
+
+func (r *redisBackend) layout(ctx context.Context, id uint32) ([]byte, error) {
+	b, err := r.rdb.Get(ctx, r.layoutKeyOf(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: read attribute layout %x: %w", id, err)
+	}
+	return b, nil
+}
