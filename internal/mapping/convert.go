@@ -79,8 +79,8 @@ func newAttribute(c config.Attribute) (attribute, error) {
 // appendValue reads the attribute from the row and appends its canonical
 // JSON to buf. ok is false when the attribute is not present (or null and
 // skipped).
-func (a *attribute) appendValue(buf []byte, row change.Row) (_ []byte, ok bool, _ error) {
-	v, present, err := a.path.read(row.Fields)
+func (a *attribute) appendValue(buf []byte, row change.Row, unavailable *placeholder) (_ []byte, ok bool, _ error) {
+	v, present, err := a.path.read(row.Fields, unavailable)
 	if err != nil {
 		return buf, false, a.fail("%v", err)
 	}
