@@ -42,7 +42,9 @@ type APIError struct {
 	// Status is the HTTP status code.
 	Status int
 	// Code and Msg come from Iterable's {msg, code, params} body; Msg is the
-	// start of the raw body when it is not that JSON.
+	// start of the raw body when it is not that JSON. Msg may quote values
+	// of the request ("Invalid email: …"), so it is not in Error(); see
+	// Detail.
 	Code, Msg string
 	// Params is the body's params as sent (for a type mismatch, the
 	// validationErrors); it may hold user data, so it is not in Error().
@@ -53,20 +55,35 @@ type APIError struct {
 	Endpoint string
 }
 
-// Error describes the failure without params.
+// Error describes the failure by endpoint, status and code: it holds
+// neither params nor Msg, which may quote the values sent, so it is safe to
+// log at any level.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "iterable: %s: HTTP %d", e.Endpoint, e.Status)
 	if e.Code != "" {
 		b.WriteString(" " + e.Code)
-	}
-	if e.Msg != "" {
-		b.WriteString(": " + e.Msg)
+	} else if text := http.StatusText(e.Status); text != "" {
+		b.WriteString(" " + text)
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
 	return b.String()
+}
+
+// Detail is Iterable's own message: it completes Error but may quote the
+// values sent, so it belongs in a dead letter (change.Failure.Detail) and in
+// debug logs only.
+func (e *APIError) Detail() string { return e.Msg }
+
+// Detail returns Iterable's message behind err (see APIError.Detail), ""
+// when err carries none.
+func Detail(err error) string {
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
+		return apiErr.Msg
+	}
+	return ""
 }
 
 // Transient reports whether retrying the same request may succeed: 408, 429
