@@ -30,6 +30,8 @@ var ErrInvalidBody = errors.New("iterable: request body is not valid JSON")
 const (
 	CodeTypeMismatch   = "RequestFieldsTypesMismatched"
 	CodeBadAPIKey      = "BadApiKey"
+	CodeBadParams      = "BadParams"
+	CodeBadJSONBody    = "BadJsonBody"
 	CodeRateLimit      = "RateLimitExceeded"
 	CodeNoUserWithID   = "error.users.noUserWithIdExists"
 	maxErrorMsgLength  = 1024
@@ -149,6 +151,17 @@ func IsTransient(err error) bool {
 func IsAuth(err error) bool {
 	apiErr, ok := errors.AsType[*APIError](err)
 	return ok && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden)
+}
+
+// IsInvalidRequest reports whether Iterable refused a request as a whole for
+// what it carries: 400 BadParams or BadJsonBody. attrsync's bodies are valid
+// JSON, so a value of some user is the likely cause; like IsTypeMismatch,
+// the answer does not say whose, and splitting the request through
+// bulkUpdate finds the users to dead-letter while the rest are accepted.
+func IsInvalidRequest(err error) bool {
+	apiErr, ok := errors.AsType[*APIError](err)
+	return ok && apiErr.Status == http.StatusBadRequest &&
+		(apiErr.Code == CodeBadParams || apiErr.Code == CodeBadJSONBody)
 }
 
 // RetryAfter returns the delay a Retry-After header asked for, if err
