@@ -2,8 +2,6 @@ package iterable
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,7 +117,8 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // IsTransient reports whether err is worth retrying: a network failure, the
 // client's per-request timeout, a failing rate limiter, or an APIError with status 408, 429 or 5xx
 // except 501. The caller's own context being cancelled or past its deadline
-// is not transient, and neither is a certificate that does not verify.
+// is not transient, and neither is a TLS peer that cannot be trusted
+// (IsTLS).
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
@@ -136,14 +135,8 @@ func IsTransient(err error) bool {
 	if errors.Is(err, ErrRateLimiter) {
 		return true
 	}
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return false
-	}
-	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-		return false
-	}
 	_, ok := errors.AsType[*TransportError](err)
-	return ok
+	return ok && tlsProblem(err) == ""
 }
 
 // IsAuth reports whether Iterable refused the API key (401 or 403): the sync
