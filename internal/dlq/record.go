@@ -20,6 +20,10 @@ const (
 	HeaderHTTPStatus = "attrsync.errors.http_status"
 	HeaderAttempts   = "attrsync.errors.attempts"
 	HeaderFailedAt   = "attrsync.errors.failed_at"
+	// HeaderTruncated is set, to the original value's size in bytes, on a
+	// dead letter whose value was cut to fit the dead-letter topic. It
+	// describes the value, so it survives a later failure of the record.
+	HeaderTruncated = "attrsync.errors.truncated"
 )
 
 // isFailureHeader says which headers are replaced, not repeated, when a
