@@ -39,7 +39,9 @@ func TestDLQWriterFitsTheTopicLimit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create %s: %v", topic, err)
 	}
-	t.Cleanup(func() { _, _ = client.DeleteTopics(context.Background(), &kafkago.DeleteTopicsRequest{Topics: []string{topic}}) })
+	t.Cleanup(func() {
+		_, _ = client.DeleteTopics(context.Background(), &kafkago.DeleteTopicsRequest{Topics: []string{topic}})
+	})
 
 	value := func(n int) []byte { return bytes.Repeat([]byte("x"), n) }
 	record := func(key string, v []byte) change.Message {

@@ -48,7 +48,9 @@ func TestStoreOnRedisCluster(t *testing.T) {
 	for i := range users {
 		users[i] = change.Identifier{Kind: change.Email, Value: fmt.Sprintf("user%04d@example.com", i)}
 	}
-	at := func(i int) change.Position { return change.Position{Topic: "users", Partition: i % 6, Offset: int64(100 + i)} }
+	at := func(i int) change.Position {
+		return change.Position{Topic: "users", Partition: i % 6, Offset: int64(100 + i)}
+	}
 	vals := func(i int) []change.Attr {
 		return []change.Attr{attr("firstName", fmt.Sprintf(`"name-%d"`, i)), attr("planTier", `"pro"`)}
 	}
