@@ -10,11 +10,11 @@ import (
 // TLSError is a request that never reached Iterable because its TLS peer
 // could not be trusted: its certificate is signed by an unknown authority,
 // expired or not yet valid, or made out for another host. Retrying cannot
-// help and no user is at fault: like a
-// refused key it needs an operator (the system CA bundle, a proxy that
-// intercepts TLS, iterable.base_url), so the sync must pause rather than
-// retry with backoff or dead-letter.
+// help and no user is at fault: like a refused key it needs an operator
+// (the system CA bundle, a proxy that intercepts TLS, iterable.base_url),
+// so the sync must pause rather than retry with backoff or dead-letter.
 type TLSError struct {
+	// Endpoint is the API path, such as /api/users/bulkUpdate.
 	Endpoint string
 	// Problem names what failed, in words an operator can act on.
 	Problem string
