@@ -13,7 +13,11 @@ func TestFaultRefuseValue(t *testing.T) {
 	for _, code := range []string{"", "BadJsonBody"} {
 		s, base := newSim(t, Options{})
 		const bad = "+1 555 0100 4242"
-		s.SetFaults(Faults{RefuseValue: bad, RefuseCode: code})
+		// Set through the admin endpoint, as the iterable-sim binary is.
+		admin(t, "POST", base+"/_sim/faults", string(mustJSON(t, Faults{RefuseValue: bad, RefuseCode: code})))
+		if f := s.CurrentFaults(); f.RefuseValue != bad || f.RefuseCode != code {
+			t.Fatalf("faults after POST /_sim/faults: %+v", f)
+		}
 		ok := map[string]any{"email": "ok@example.com", "dataFields": map[string]any{"phone": "+1 555 0199"}}
 		nested := map[string]any{"email": "bad@example.com", "dataFields": map[string]any{"contact": map[string]any{"phones": []any{bad}}}}
 
