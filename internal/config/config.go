@@ -57,6 +57,10 @@ type SASL struct {
 type Source struct {
 	Format   string `yaml:"format"`    // debezium | flat | json
 	OnDelete string `yaml:"on_delete"` // ignore | unset
+	// UnavailableValue is the placeholder the source writes for a value it
+	// could not read (Debezium's unchanged TOASTed columns); such a value
+	// is "not present". "" turns the rule off.
+	UnavailableValue string `yaml:"unavailable_value"`
 }
 
 // Redis is where per-user state lives. Password is a secret, and so is any

@@ -11,6 +11,7 @@ const (
 	defHeartbeatInterval = 3 * time.Second
 	defSourceFormat      = "debezium"
 	defOnDelete          = "ignore"
+	defUnavailableValue  = "__debezium_unavailable_value" // Debezium's unavailable.value.placeholder
 	defRedisKeyPrefix    = "attrsync"
 	defRegion            = "us"
 	defIdentifierAs      = "email"
@@ -47,7 +48,7 @@ func defaults() Config {
 			SessionTimeout:    defSessionTimeout,
 			HeartbeatInterval: defHeartbeatInterval,
 		},
-		Source: Source{Format: defSourceFormat, OnDelete: defOnDelete},
+		Source: Source{Format: defSourceFormat, OnDelete: defOnDelete, UnavailableValue: defUnavailableValue},
 		Redis:  Redis{KeyPrefix: defRedisKeyPrefix},
 		Iterable: Iterable{
 			Region:          defRegion,

@@ -27,7 +27,7 @@ func TestLoadFullSpecExample(t *testing.T) {
 			SessionTimeout:    10 * time.Second,
 			HeartbeatInterval: 3 * time.Second,
 		},
-		Source: Source{Format: "debezium", OnDelete: "ignore"},
+		Source: Source{Format: "debezium", OnDelete: "ignore", UnavailableValue: "__debezium_unavailable_value"},
 		Redis:  Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "attrsync"},
 		Iterable: Iterable{
 			Region:          "us",
@@ -90,6 +90,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 		{"kafka.heartbeat_interval", got.Kafka.HeartbeatInterval, 3 * time.Second},
 		{"source.format", got.Source.Format, "debezium"},
 		{"source.on_delete", got.Source.OnDelete, "ignore"},
+		{"source.unavailable_value", got.Source.UnavailableValue, "__debezium_unavailable_value"},
 		{"redis.key_prefix", got.Redis.KeyPrefix, "attrsync"},
 		{"redis.cluster", got.Redis.Cluster, false},
 		{"iterable.region", got.Iterable.Region, "us"},

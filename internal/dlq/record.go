@@ -20,6 +20,10 @@ const (
 	HeaderHTTPStatus = "attrsync.errors.http_status"
 	HeaderAttempts   = "attrsync.errors.attempts"
 	HeaderFailedAt   = "attrsync.errors.failed_at"
+	// HeaderTruncated is set, to the original value's size in bytes, on a
+	// dead letter whose value was cut to fit the dead-letter topic. It
+	// describes the value, so it survives a later failure of the record.
+	HeaderTruncated = "attrsync.errors.truncated"
 )
 
 // isFailureHeader says which headers are replaced, not repeated, when a
@@ -34,7 +38,9 @@ func isFailureHeader(key string) bool {
 }
 
 // Record turns a message and the reason it failed into its dead letter.
-// The failure's reason must not hold secrets; Failure values never do.
+// The message header carries the failure's Message, its Detail included:
+// the record holds the original value anyway. Failure values never hold
+// secrets.
 // A message that is itself a dead letter being replayed keeps its original
 // position in the headers, so a record is dead-lettered once, not nested.
 func Record(m change.Message, f *change.Failure, now time.Time) change.Message {
@@ -50,7 +56,7 @@ func Record(m change.Message, f *change.Failure, now time.Time) change.Message {
 		change.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(pos.Partition), 10)},
 		change.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, pos.Offset, 10)},
 		change.Header{Key: HeaderClass, Value: []byte(f.Class)},
-		change.Header{Key: HeaderMessage, Value: []byte(f.Reason)},
+		change.Header{Key: HeaderMessage, Value: []byte(f.Message())},
 		change.Header{Key: HeaderHTTPStatus, Value: strconv.AppendInt(nil, int64(f.HTTPStatus), 10)},
 		change.Header{Key: HeaderAttempts, Value: strconv.AppendInt(nil, int64(f.Attempts), 10)},
 		change.Header{Key: HeaderFailedAt, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
@@ -75,7 +81,9 @@ func OriginalPosition(m change.Message) change.Position {
 	return change.Position{Topic: string(topic), Partition: p, Offset: o}
 }
 
-// Failure reads the failure a dead letter records.
+// Failure reads the failure a dead letter records. Its Reason is the whole
+// message header, the Detail the record was written with included, so it is
+// not for logs above debug level.
 func Failure(m change.Message) (change.Failure, bool) {
 	class, ok := m.Header(HeaderClass)
 	if !ok {

@@ -1,6 +1,7 @@
 package dlq_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -52,3 +53,17 @@ type fakeT struct {
 }
 
 func (f *fakeT) Errorf(string, ...any) { f.failed = true }
+
+// TestRecordCarriesTheDetail: the value a failure's Detail holds is kept
+// out of logs but belongs in the dead letter, beside the original value.
+func TestRecordCarriesTheDetail(t *testing.T) {
+	f := &change.Failure{Class: change.ClassConvert, Reason: "attribute phone (from phone): cannot convert a string to number", Detail: `value "+1 555 0100"`}
+	rec := dlq.Record(change.Message{Value: []byte(`{}`)}, f, time.Now())
+	got, _ := rec.Header(dlq.HeaderMessage)
+	if want := f.Reason + `; value "+1 555 0100"`; string(got) != want {
+		t.Errorf("message header %q, want %q", got, want)
+	}
+	if strings.Contains(f.Error(), "555") {
+		t.Errorf("Error() %q shows the detail", f.Error())
+	}
+}

@@ -28,11 +28,54 @@ type BulkResult struct {
 	// SuccessCount and FailCount are Iterable's own counts.
 	SuccessCount, FailCount int
 	// CreatedFields are fields Iterable added to the project;
-	// FilteredOutFields were dropped (createNewFields false).
+	// FilteredOutFields were dropped (createNewFields false), for every
+	// user that sent them; see FilteredOut for one user's share.
 	CreatedFields, FilteredOutFields []string
 	// Unmatched counts failure-list entries that name no user of the
 	// request (for example an invalid email inside dataFields).
 	Unmatched int
+}
+
+// FilteredOut returns the names of u's fields (as sent in the request) that
+// Iterable did not store in full: filteredOutFields lists the field itself,
+// or a nested field that u's value of it holds ("plan.addon" when u sent
+// plan {"addon": …}). Such a field must not count as accepted for u.
+// Iterable lists filtered fields once per request; a field unknown to the
+// project is dropped for every user that sends it, so a user is charged
+// only with the fields its own values contain.
+func (r BulkResult) FilteredOut(u User) []string {
+	if len(r.FilteredOutFields) == 0 {
+		return nil
+	}
+	var out []string
+	for _, a := range u.Fields {
+		for _, f := range r.FilteredOutFields {
+			rest, nested := strings.CutPrefix(f, a.Name+".")
+			if f == a.Name || (nested && holdsPath(a.JSON, rest)) {
+				out = append(out, a.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// holdsPath reports whether the JSON object value has the dotted path.
+func holdsPath(value []byte, path string) bool {
+	var cur any
+	if json.Unmarshal(value, &cur) != nil {
+		return false
+	}
+	for seg := range strings.SplitSeq(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		if cur, ok = obj[seg]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // bulkResponse is UserBulkUpdateListResponse. Failure lists are decoded

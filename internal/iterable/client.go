@@ -191,7 +191,7 @@ func (c *Client) do(ctx context.Context, limiter Limiter, method, endpoint strin
 }
 
 // failure classifies an error of sending or reading: the caller's context,
-// the per-request timeout, or the network.
+// the per-request timeout, an untrusted TLS peer, or the network.
 func (c *Client) failure(ctx, reqCtx context.Context, endpoint string, err error) error {
 	err = withoutURL(err)
 	switch {
@@ -199,9 +199,11 @@ func (c *Client) failure(ctx, reqCtx context.Context, endpoint string, err error
 		return fmt.Errorf("iterable: %s: %w", endpoint, ctx.Err())
 	case errors.Is(context.Cause(reqCtx), ErrTimeout):
 		return fmt.Errorf("%w: %s after %s", ErrTimeout, endpoint, c.timeout)
-	default:
-		return &TransportError{Endpoint: endpoint, Err: err}
 	}
+	if problem := tlsProblem(err); problem != "" {
+		return &TLSError{Endpoint: endpoint, Problem: problem, Err: err}
+	}
+	return &TransportError{Endpoint: endpoint, Err: err}
 }
 
 // withoutURL drops the *url.Error around err: it names the URL, whose query

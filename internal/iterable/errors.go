@@ -2,8 +2,6 @@ package iterable
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +28,8 @@ var ErrInvalidBody = errors.New("iterable: request body is not valid JSON")
 const (
 	CodeTypeMismatch   = "RequestFieldsTypesMismatched"
 	CodeBadAPIKey      = "BadApiKey"
+	CodeBadParams      = "BadParams"
+	CodeBadJSONBody    = "BadJsonBody"
 	CodeRateLimit      = "RateLimitExceeded"
 	CodeNoUserWithID   = "error.users.noUserWithIdExists"
 	maxErrorMsgLength  = 1024
@@ -42,7 +42,9 @@ type APIError struct {
 	// Status is the HTTP status code.
 	Status int
 	// Code and Msg come from Iterable's {msg, code, params} body; Msg is the
-	// start of the raw body when it is not that JSON.
+	// start of the raw body when it is not that JSON. Msg may quote values
+	// of the request ("Invalid email: …"), so it is not in Error(); see
+	// Detail.
 	Code, Msg string
 	// Params is the body's params as sent (for a type mismatch, the
 	// validationErrors); it may hold user data, so it is not in Error().
@@ -53,20 +55,35 @@ type APIError struct {
 	Endpoint string
 }
 
-// Error describes the failure without params.
+// Error describes the failure by endpoint, status and code: it holds
+// neither params nor Msg, which may quote the values sent, so it is safe to
+// log at any level.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "iterable: %s: HTTP %d", e.Endpoint, e.Status)
 	if e.Code != "" {
 		b.WriteString(" " + e.Code)
-	}
-	if e.Msg != "" {
-		b.WriteString(": " + e.Msg)
+	} else if text := http.StatusText(e.Status); text != "" {
+		b.WriteString(" " + text)
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
 	return b.String()
+}
+
+// Detail is Iterable's own message: it completes Error but may quote the
+// values sent, so it belongs in a dead letter (change.Failure.Detail) and in
+// debug logs only.
+func (e *APIError) Detail() string { return e.Msg }
+
+// Detail returns Iterable's message behind err (see APIError.Detail), ""
+// when err carries none.
+func Detail(err error) string {
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
+		return apiErr.Msg
+	}
+	return ""
 }
 
 // Transient reports whether retrying the same request may succeed: 408, 429
@@ -100,7 +117,8 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // IsTransient reports whether err is worth retrying: a network failure, the
 // client's per-request timeout, a failing rate limiter, or an APIError with status 408, 429 or 5xx
 // except 501. The caller's own context being cancelled or past its deadline
-// is not transient, and neither is a certificate that does not verify.
+// is not transient, and neither is a TLS peer that cannot be trusted
+// (IsTLS).
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
@@ -117,14 +135,8 @@ func IsTransient(err error) bool {
 	if errors.Is(err, ErrRateLimiter) {
 		return true
 	}
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return false
-	}
-	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-		return false
-	}
 	_, ok := errors.AsType[*TransportError](err)
-	return ok
+	return ok && tlsProblem(err) == ""
 }
 
 // IsAuth reports whether Iterable refused the API key (401 or 403): the sync
@@ -132,6 +144,17 @@ func IsTransient(err error) bool {
 func IsAuth(err error) bool {
 	apiErr, ok := errors.AsType[*APIError](err)
 	return ok && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden)
+}
+
+// IsInvalidRequest reports whether Iterable refused a request as a whole for
+// what it carries: 400 BadParams or BadJsonBody. attrsync's bodies are valid
+// JSON, so a value of some user is the likely cause; like IsTypeMismatch,
+// the answer does not say whose, and splitting the request through
+// bulkUpdate finds the users to dead-letter while the rest are accepted.
+func IsInvalidRequest(err error) bool {
+	apiErr, ok := errors.AsType[*APIError](err)
+	return ok && apiErr.Status == http.StatusBadRequest &&
+		(apiErr.Code == CodeBadParams || apiErr.Code == CodeBadJSONBody)
 }
 
 // RetryAfter returns the delay a Retry-After header asked for, if err

@@ -15,8 +15,22 @@ import (
 // strings escape only what JSON requires (plus U+2028 and U+2029, as
 // encoding/json does); numbers are re-encoded by canonicalNumber.
 
-// errRange is a number Iterable cannot store in the requested type.
-var errRange = errors.New("out of range")
+// A number Iterable cannot store in the requested type. The texts name no
+// value, so a failure reason may carry them.
+var (
+	errLongRange   = errors.New("out of range of Iterable's long (int64)")
+	errDoubleRange = errors.New("out of range of a double")
+)
+
+// rangeNote is the value-free text of a range error, "" for other errors.
+func rangeNote(err error) string {
+	for _, e := range []error{errLongRange, errDoubleRange} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return ""
+}
 
 // appendCanonical encodes v, the JSON model of a decoded row (or a Go
 // value of a basic type), canonically.
@@ -109,7 +123,7 @@ func appendNumber(buf []byte, n string, strict bool) ([]byte, error) {
 		}
 		if strict && len(n) >= 19 {
 			if _, err := strconv.ParseInt(n, 10, 64); err != nil {
-				return buf, fmt.Errorf("%s is %w of Iterable's long (int64)", n, errRange)
+				return buf, fmt.Errorf("%s is %w", n, errLongRange)
 			}
 		}
 		return append(buf, n...), nil
@@ -117,7 +131,7 @@ func appendNumber(buf []byte, n string, strict bool) ([]byte, error) {
 	f, err := strconv.ParseFloat(n, 64)
 	if err != nil {
 		if strict {
-			return buf, fmt.Errorf("%s is %w of a double", n, errRange)
+			return buf, fmt.Errorf("%s is %w", n, errDoubleRange)
 		}
 		return append(buf, n...), nil
 	}

@@ -79,10 +79,10 @@ func newAttribute(c config.Attribute) (attribute, error) {
 // appendValue reads the attribute from the row and appends its canonical
 // JSON to buf. ok is false when the attribute is not present (or null and
 // skipped).
-func (a *attribute) appendValue(buf []byte, row change.Row) (_ []byte, ok bool, _ error) {
-	v, present, err := a.path.read(row.Fields)
+func (a *attribute) appendValue(buf []byte, row change.Row, unavailable *placeholder) (_ []byte, ok bool, _ error) {
+	v, present, err := a.path.read(row.Fields, unavailable)
 	if err != nil {
-		return buf, false, a.fail("%v", err)
+		return buf, false, a.fail(err.Error(), "") // a shape, never a value
 	}
 	if !present || (v == nil && a.skipNulls) {
 		return buf, false, nil
@@ -118,27 +118,30 @@ func (a *attribute) convert(buf []byte, v any, logical string) ([]byte, error) {
 	}
 	out, err := appendCanonical(buf, v)
 	if err != nil {
-		return buf, a.fail("%v", err)
+		return buf, a.fail("not encodable as JSON", err.Error())
 	}
 	return out, nil
 }
 
-// fail is a convert failure naming the attribute.
-func (a *attribute) fail(format string, args ...any) error {
-	return change.Fail(change.ClassConvert, "attribute %s (from %s): %s",
-		a.name, a.from, fmt.Sprintf(format, args...))
+// fail is a convert failure naming the attribute. reason must not hold the
+// value (it is logged); detail, which may, goes to Failure.Detail.
+func (a *attribute) fail(reason, detail string) error {
+	f := change.Fail(change.ClassConvert, "attribute %s (from %s): %s", a.name, a.from, reason)
+	f.Detail = detail
+	return f
 }
 
-// cannot is the usual convert failure: cannot convert <value> to <type>.
-func (a *attribute) cannot(v any, detail string) error {
-	msg := fmt.Sprintf("cannot convert %s to %s", describe(v), a.kind)
-	if detail != "" {
-		msg += ": " + detail
+// cannot is the usual convert failure: cannot convert <kind> to <type>,
+// with a note that holds no value, and the value itself as the detail.
+func (a *attribute) cannot(v any, note string) error {
+	reason := fmt.Sprintf("cannot convert %s to %s", kindOf(v), a.kind)
+	if note != "" {
+		reason += ": " + note
 	}
-	return a.fail("%s", msg)
+	return a.fail(reason, "value "+describe(v))
 }
 
-// describe shows a value in a failure reason: scalars as themselves (cut to
+// describe shows a value in a failure detail: scalars as themselves (cut to
 // a readable length), containers by kind.
 func describe(v any) string {
 	const limit = 64
@@ -208,10 +211,7 @@ func (a *attribute) toNumber(buf []byte, v any, logical string) ([]byte, error) 
 	}
 	out, err := appendNumber(buf, n, true)
 	if err != nil {
-		if errors.Is(err, errRange) {
-			return buf, a.cannot(v, err.Error())
-		}
-		return buf, a.cannot(v, "")
+		return buf, a.cannot(v, rangeNote(err))
 	}
 	return out, nil
 }
@@ -267,7 +267,7 @@ func (a *attribute) toObject(buf []byte, v any) ([]byte, error) {
 	}
 	out, err := appendCanonical(buf, v)
 	if err != nil {
-		return buf, a.fail("%v", err)
+		return buf, a.fail("not encodable as JSON", err.Error())
 	}
 	return out, nil
 }

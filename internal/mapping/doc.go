@@ -17,6 +17,10 @@
 //     logical type io.debezium.data.Json) is walked into. Any other scalar
 //     or an array on the path is a convert failure: the row does not have
 //     the shape the mapping declares.
+//   - Unavailable values: Debezium's Postgres connector sends a placeholder
+//     (source.unavailable_value) for a TOASTed column an update did not
+//     touch. It is not the value, so a field holding it, in whichever shape
+//     the column's type gives it, is "not present", on the path too.
 //   - Identifiers: emails are trimmed, lowercased and checked like
 //     Iterable's Apache Commons EmailValidator (approximated: one @, a
 //     local part of dot-separated atoms without spaces, control characters

@@ -52,8 +52,8 @@ func (id *identifier) fail(format string, args ...any) error {
 
 // read finds, normalises and validates the identifier in a row. Reasons
 // name the problem, never the value.
-func (id *identifier) read(fields map[string]any) (change.Identifier, error) {
-	v, present, err := id.path.read(fields)
+func (id *identifier) read(fields map[string]any, unavailable *placeholder) (change.Identifier, error) {
+	v, present, err := id.path.read(fields, unavailable)
 	switch {
 	case err != nil:
 		return change.Identifier{}, id.fail("%v", err)

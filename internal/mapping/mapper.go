@@ -24,23 +24,33 @@ const (
 // Mapper maps rows of one sync onto Iterable user changes. It is immutable
 // and safe for concurrent use.
 type Mapper struct {
-	id       identifier
-	attrs    []attribute
-	unset    bool
-	fields   []string
-	ignored  error // the wrapped ErrIgnored for deletes, built once
-	noRowDel error
+	id          identifier
+	attrs       []attribute
+	unset       bool
+	unavailable placeholder
+	fields      []string
+	ignored     error // the wrapped ErrIgnored for deletes, built once
+	noRowDel    error
 }
 
 // New compiles the iterable section of a config and the source's on_delete
 // rule ("" means ignore). Every problem found is reported, each prefixed
 // with its config path.
-func New(cfg config.Iterable, onDelete string) (*Mapper, error) {
+func New(cfg config.Iterable, onDelete string, opts ...Option) (*Mapper, error) {
 	var errs []error
 	m := &Mapper{
 		ignored:  fmt.Errorf("delete (on_delete: ignore): %w", ErrIgnored),
 		noRowDel: fmt.Errorf("delete without a row (tombstone): %w", ErrIgnored),
 	}
+	o := options{unavailable: DefaultUnavailableValue}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ph, err := newPlaceholder(o.unavailable)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	m.unavailable = ph
 	switch onDelete {
 	case "", OnDeleteIgnore:
 	case OnDeleteUnset:
@@ -111,7 +121,7 @@ func (m *Mapper) Map(row change.Row, pos change.Position) (change.UserChange, er
 	default:
 		return change.UserChange{}, fmt.Errorf("mapping: row has no valid op (%d)", row.Op)
 	}
-	user, err := m.id.read(row.Fields)
+	user, err := m.id.read(row.Fields, &m.unavailable)
 	if err != nil {
 		return change.UserChange{}, err
 	}
@@ -150,7 +160,7 @@ func (m *Mapper) convertAll(row change.Row) ([]change.Attr, error) {
 			ok  bool
 			err error
 		)
-		buf, ok, err = a.appendValue(buf, row)
+		buf, ok, err = a.appendValue(buf, row, &m.unavailable)
 		if err != nil {
 			return nil, err
 		}

@@ -155,21 +155,24 @@ func TestPaths(t *testing.T) {
 	}
 }
 
-func checkConvert(t *testing.T, err error, want string) {
+// checkConvert asserts that err is a convert failure whose dead-letter
+// message contains want, and returns it.
+func checkConvert(t *testing.T, err error, want string) *change.Failure {
 	t.Helper()
 	if want == "" {
 		if err != nil {
 			t.Fatalf("Map: %v", err)
 		}
-		return
+		return nil
 	}
 	var f *change.Failure
 	if !errors.As(err, &f) || f.Class != change.ClassConvert {
 		t.Fatalf("Map error = %v, want a convert failure", err)
 	}
-	if !strings.Contains(f.Reason, want) {
-		t.Fatalf("reason = %q, want it to contain %q", f.Reason, want)
+	if !strings.Contains(f.Message(), want) {
+		t.Fatalf("message = %q, want it to contain %q", f.Message(), want)
 	}
+	return f
 }
 
 func TestNulls(t *testing.T) {

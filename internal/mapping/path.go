@@ -31,12 +31,14 @@ type shapeError struct {
 func (e *shapeError) Error() string { return e.at + " is " + e.what + ", not an object" }
 
 // read walks the path through fields. present is false when a field on the
-// path is missing; a null on the path reads as a present null.
-func (p path) read(fields map[string]any) (v any, present bool, err error) {
+// path is missing or holds the source's placeholder for a value it could not
+// read (an unchanged TOASTed column: a parent that is one hides its children
+// too); a null on the path reads as a present null.
+func (p path) read(fields map[string]any, unavailable *placeholder) (v any, present bool, err error) {
 	cur := fields
 	for i, seg := range p {
 		v, ok := cur[seg]
-		if !ok {
+		if !ok || unavailable.is(v) {
 			return nil, false, nil
 		}
 		if i == len(p)-1 {

@@ -25,6 +25,9 @@ type Server struct {
 	URL string
 	// Dir is the server's working directory; its log is Dir/redis.log.
 	Dir string
+	// Args are further redis-server arguments, given after attrsync's own
+	// (for example "--cluster-enabled", "yes" for a cluster node).
+	Args []string
 
 	cmd *exec.Cmd
 }
@@ -50,14 +53,15 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("redis-server address %q: %w", s.Addr, err)
 	}
-	s.cmd = exec.Command(bin,
+	args := append([]string{
 		"--bind", host, "--port", port, "--dir", s.Dir,
 		"--save", "", "--appendonly", "no", "--protected-mode", "no",
 		"--logfile", filepath.Join(s.Dir, "redis.log"),
 		// The state layout packs users into small hashes; these keep them in
 		// Redis's compact listpack encoding (see README, "Redis sizing").
 		"--hash-max-listpack-entries", "1024", "--hash-max-listpack-value", "128",
-	)
+	}, s.Args...)
+	s.cmd = exec.Command(bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.cmd = nil
 		return fmt.Errorf("start redis-server: %w", err)

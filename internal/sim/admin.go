@@ -129,6 +129,8 @@ type faultsJSON struct {
 	SpikeRate   float64      `json:"spikeRate,omitempty"`
 	Spike       jsonDuration `json:"spike,omitempty"`
 	RevokeKey   bool         `json:"revokeKey,omitempty"`
+	RefuseValue string       `json:"refuseValue,omitempty"`
+	RefuseCode  string       `json:"refuseCode,omitempty"`
 	Endpoints   []string     `json:"endpoints,omitempty"`
 }
 
@@ -137,7 +139,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultsJSON{
 		ErrorRate: f.ErrorRate, ErrorStatus: f.ErrorStatus, Burst: f.Burst, BurstStatus: f.BurstStatus,
 		Latency: jsonDuration(f.Latency), SpikeRate: f.SpikeRate, Spike: jsonDuration(f.Spike),
-		RevokeKey: f.RevokeKey, Endpoints: f.Endpoints,
+		RevokeKey: f.RevokeKey, RefuseValue: f.RefuseValue, RefuseCode: f.RefuseCode, Endpoints: f.Endpoints,
 	})
 }
 
@@ -154,7 +156,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	*f = Faults{
 		ErrorRate: w.ErrorRate, ErrorStatus: w.ErrorStatus, Burst: w.Burst, BurstStatus: w.BurstStatus,
 		Latency: time.Duration(w.Latency), SpikeRate: w.SpikeRate, Spike: time.Duration(w.Spike),
-		RevokeKey: w.RevokeKey, Endpoints: w.Endpoints,
+		RevokeKey: w.RevokeKey, RefuseValue: w.RefuseValue, RefuseCode: w.RefuseCode, Endpoints: w.Endpoints,
 	}
 	return nil
 }

@@ -109,6 +109,11 @@ func (s *Server) handleBulkUpdate(w http.ResponseWriter, r *http.Request, rec *R
 	}
 	rec.Users = len(req.Users)
 	rec.Bulk = req
+	if code, msg, params, ok := s.faults.refusal(EndpointBulkUpdate, req.Users); ok {
+		rec.Fault = "refuse-value"
+		s.writeError(w, rec, http.StatusBadRequest, code, msg, params)
+		return
+	}
 
 	createNew := s.createNew
 	if req.CreateNewFields != nil {

@@ -35,6 +35,14 @@ type Faults struct {
 	// RevokeKey answers every request 401 BadApiKey, as if the key had been
 	// revoked.
 	RevokeKey bool `json:"revokeKey,omitempty"`
+	// RefuseValue makes bulkUpdate refuse, as a whole, every request in
+	// which some user's dataFields hold this string (at any depth): 400 with
+	// RefuseCode and a msg quoting the value, as Iterable's messages quote
+	// offending input. Nothing of such a request is applied. Empty: off.
+	RefuseValue string `json:"refuseValue,omitempty"`
+	// RefuseCode is the code of a RefuseValue answer: "BadParams" (the
+	// default) or "BadJsonBody".
+	RefuseCode string `json:"refuseCode,omitempty"`
 	// Endpoints limits the faults to these endpoints (Endpoint* constants);
 	// empty means every API endpoint.
 	Endpoints []string `json:"endpoints,omitempty"`

@@ -155,3 +155,62 @@ func exportedSpans(t *testing.T, bodies [][]byte) []*tracepb.Span {
 	}
 	return out
 }
+
+// TestNoAttributeValuesAtInfo: a value that fails to convert (a phone
+// number mapped as a number) and a value Iterable refuses with a message
+// quoting it must not appear in info-level logs, span statuses, OTLP
+// exports or /metrics. The dead letter is where the value may be: its
+// message header carries the failure's detail.
+func TestNoAttributeValuesAtInfo(t *testing.T) {
+	const (
+		phone   = "+1 555 0100 4242"
+		refused = "Zelda-Quixote-7781"
+	)
+	r := newRig(t, 1, sim.Options{})
+	r.sim.SetFaults(sim.Faults{RefuseValue: refused})
+	badVersion := row(1, "ann@example.com", "Ann", 1)
+	badVersion["version"] = phone // version is mapped with type: number
+	r.kafka.Produce(topic,
+		testenv.Upsert(1, badVersion),
+		testenv.Upsert(2, row(2, "bob@example.com", refused, 1)),
+	)
+	r.start(r.config())
+	r.waitFinished(2)
+	if n := r.sys.Stats().DeadLettered.Load(); n != 2 {
+		t.Fatalf("%d messages dead-lettered, want both", n)
+	}
+	metrics := r.scrape().raw
+	r.close()
+
+	leaks := func(where string, data []byte) {
+		t.Helper()
+		for _, v := range []string{phone, refused} {
+			if bytes.Contains(data, []byte(v)) {
+				t.Errorf("%s contains the value %q", where, v)
+			}
+		}
+	}
+	leaks("the info-level logs", []byte(r.logs.String()))
+	leaks("/metrics", []byte(metrics))
+	for _, path := range []string{"/v1/traces", "/v1/metrics"} {
+		for _, b := range r.otlp.posted(path) {
+			leaks("an OTLP export to "+path, b)
+		}
+	}
+	for _, s := range exportedSpans(t, r.otlp.posted("/v1/traces")) {
+		leaks("the status of span "+s.GetName(), []byte(s.GetStatus().GetMessage()))
+	}
+
+	var convert bool
+	for _, rec := range r.kafka.ReadAll(dlqTopic, 1) {
+		if f, _ := dlq.Failure(rec); f.Class == change.ClassConvert {
+			convert = true
+			if !strings.Contains(f.Reason, phone) {
+				t.Errorf("the convert dead letter's message %q lacks the value, which it alone may carry", f.Reason)
+			}
+		}
+	}
+	if !convert {
+		t.Error("no convert dead letter")
+	}
+}
