@@ -64,7 +64,7 @@ type App struct {
 // endpoints, Kafka (the dead-letter topic is created when absent), the
 // decoder and the mapping.
 func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
-	mapper, err := mapping.New(cfg.Iterable, cfg.Source.OnDelete)
+	mapper, err := NewMapper(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +125,16 @@ func (a *App) build(ctx context.Context, dec pipeline.Decoder, mapper *mapping.M
 		if err := kafka.EnsureTopic(ctx, a.Kafka, cfg.DLQ.Topic, 1); err != nil {
 			return err
 		}
-		a.dlq = kafka.NewWriter(a.Kafka, cfg.DLQ.Topic)
+		a.dlq = kafka.NewWriter(a.Kafka, cfg.DLQ.Topic, kafka.WithLogger(a.log))
 		deps.DLQ = a.dlq
 	}
 	a.Pipeline = pipeline.New(PipelineConfig(cfg, a.opts.Force), deps)
 	return nil
+}
+
+// NewMapper builds the sync's mapping from rows to user changes.
+func NewMapper(cfg *config.Config) (*mapping.Mapper, error) {
+	return mapping.New(cfg.Iterable, cfg.Source.OnDelete, mapping.Unavailable(cfg.Source.UnavailableValue))
 }
 
 // PipelineConfig is the pipeline's part of a sync's configuration.

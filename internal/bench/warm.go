@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/cdc"
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/config"
@@ -35,7 +36,7 @@ func (m memoryResult) perUser() float64 { return float64(m.after-m.before) / flo
 // million-user warm-up within seconds; the scenarios then diff against
 // this state through the whole pipeline.
 func warmState(ctx context.Context, e *env, g *generator, cfg *config.Config) (memoryResult, error) {
-	mapper, err := mapping.New(cfg.Iterable, cfg.Source.OnDelete)
+	mapper, err := app.NewMapper(cfg)
 	if err != nil {
 		return memoryResult{}, err
 	}

@@ -42,7 +42,7 @@ func TestStateCommandsOnRedisCluster(t *testing.T) {
 		recs[i] = store.Apply(state.Record{}, []change.Attr{{Name: "firstName", JSON: []byte(`"Ann"`)}},
 			change.Position{Topic: opsTopic, Partition: i % 2, Offset: int64(i)}, false, time.Now())
 	}
-	if err := store.Save(ctx, users, recs); err != nil {
+	if _, err := store.Save(ctx, users, recs); err != nil {
 		t.Fatal(err)
 	}
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/config"
-	"github.com/attrsync/attrsync/internal/mapping"
 	"github.com/attrsync/attrsync/internal/state"
 )
 
@@ -64,7 +63,7 @@ func stateInspect(args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
-	mapper, err := mapping.New(cfg.Iterable, cfg.Source.OnDelete)
+	mapper, err := app.NewMapper(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "attrsync state inspect:", err)
 		return exitFailed

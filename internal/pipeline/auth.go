@@ -97,7 +97,7 @@ func (a *authGate) probe(accepted <-chan struct{}) {
 			a.succeed()
 			return
 		}
-		if !iterable.IsAuth(err) {
+		if !iterable.IsAuth(err) && !iterable.IsTLS(err) {
 			a.log.Debug("probe of the API key failed; trying again", "err", err)
 		}
 	}

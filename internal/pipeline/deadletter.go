@@ -52,10 +52,12 @@ func (s *Session) deadLetters() {
 		}
 		for _, it := range batch {
 			s.p.stats.dead(string(it.f.Class))
-			// The reason may quote a value from the message: personal data,
-			// which stays out of logs above debug.
-			s.p.Log.Warn("dead-lettered", "pos", it.msg.Pos.String(), "class", it.f.Class, "http_status", it.f.HTTPStatus)
-			s.p.Log.Debug("dead-letter reason", "pos", it.msg.Pos.String(), "reason", it.f.Reason)
+			// Reason holds no value of the message; Detail may (personal
+			// data), so it stays out of logs above debug.
+			s.p.Log.Warn("dead-lettered", "pos", it.msg.Pos.String(), "class", it.f.Class, "reason", it.f.Reason, "http_status", it.f.HTTPStatus)
+			if it.f.Detail != "" {
+				s.p.Log.Debug("dead-letter detail", "pos", it.msg.Pos.String(), "detail", it.f.Detail)
+			}
 			s.finish(it.msg)
 		}
 	}

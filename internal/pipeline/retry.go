@@ -64,7 +64,7 @@ func (s *Session) retryIterable(ctx context.Context, call func(context.Context) 
 			return attempts, ctx.Err()
 		}
 		switch {
-		case iterable.IsAuth(err):
+		case iterable.IsAuth(err) || iterable.IsTLS(err):
 			s.p.auth.fail(err)
 			if err := s.p.auth.wait(ctx); err != nil {
 				return attempts, err
@@ -146,5 +146,5 @@ func failureOfCall(err error, what string) *change.Failure {
 	if errors.As(err, &exhausted) {
 		class, attempts = change.ClassRetriesExhausted, exhausted.attempts
 	}
-	return &change.Failure{Class: class, Reason: fmt.Sprintf("could not %s: %v", what, err), HTTPStatus: statusOf(err), Attempts: attempts}
+	return &change.Failure{Class: class, Reason: fmt.Sprintf("could not %s: %v", what, err), Detail: iterable.Detail(err), HTTPStatus: statusOf(err), Attempts: attempts}
 }

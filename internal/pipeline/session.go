@@ -86,6 +86,15 @@ func (s *Session) Handle(ctx context.Context, m change.Message) bool {
 	if s.p.auth.wait(ctx) != nil {
 		return false
 	}
+	if _, cut := m.Header(dlq.HeaderTruncated); cut {
+		// A dead letter cut to fit its topic (dlq replay): what is left
+		// cannot be decoded, and dead-lettering it again would loop.
+		s.p.Log.Warn("skipping a truncated dead letter: its value was cut to fit the dead-letter topic", "pos", m.Pos.String())
+		s.p.stats.Consumed.Add(1)
+		s.p.stats.skip("truncated_dead_letter", 1)
+		s.finish(m)
+		return true
+	}
 	row, err := s.decode(ctx, m)
 	if ctx.Err() != nil {
 		return false

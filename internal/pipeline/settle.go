@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,7 +40,7 @@ func (s *Session) settleAnswer(ctx context.Context, items []*sendItem, res itera
 			})
 		}
 	}
-	s.advance(accepted, res.FilteredOutFields)
+	s.advance(accepted, res)
 }
 
 // maxSaveAttempts bounds how often the state of accepted users is written
@@ -52,7 +51,7 @@ const maxSaveAttempts = 3
 // user whose record someone else moved meanwhile (only possible once the
 // intent's lease ran out) is recorded over what is there if that is older,
 // and left alone if it is newer.
-func (s *Session) advance(items []*sendItem, filtered []string) {
+func (s *Session) advance(items []*sendItem, res iterable.BulkResult) {
 	now := time.Now()
 	todo := items
 	for attempt := 0; attempt < maxSaveAttempts && len(todo) > 0; attempt++ {
@@ -60,7 +59,7 @@ func (s *Session) advance(items []*sendItem, filtered []string) {
 		recs := make([]state.Record, len(todo))
 		for i, it := range todo {
 			ids[i] = it.user.ID
-			recs[i] = s.p.Store.Apply(it.rec, stored(it.user.Fields, filtered), it.last, it.forget, now)
+			recs[i] = s.p.Store.Apply(it.rec, stored(it.user.Fields, res.FilteredOut(it.user)), it.last, it.forget, now)
 		}
 		var swaps []state.Swap
 		err := s.retry(s.work, "save state", func() (err error) {
@@ -150,8 +149,7 @@ func narrowable(err error) bool {
 	if _, ok := iterable.IsTypeMismatch(err); ok {
 		return true
 	}
-	var apiErr *iterable.APIError
-	return errors.As(err, &apiErr) && apiErr.Status == 400 && (apiErr.Code == "BadParams" || apiErr.Code == "BadJsonBody")
+	return iterable.IsInvalidRequest(err)
 }
 
 // narrow handles a request Iterable refused as a whole because of what some
@@ -182,7 +180,7 @@ func (s *Session) narrow(ctx context.Context, items []*sendItem, cause error) {
 		guilty, rest = items, nil
 	}
 	for _, it := range guilty {
-		s.reject(ctx, it, &change.Failure{Class: class, HTTPStatus: 400, Attempts: 1, Reason: cause.Error()})
+		s.reject(ctx, it, &change.Failure{Class: class, HTTPStatus: 400, Attempts: 1, Reason: cause.Error(), Detail: iterable.Detail(cause)})
 	}
 	if len(rest) > 0 {
 		s.deliver(rest, false)

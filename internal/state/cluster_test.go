@@ -63,8 +63,14 @@ func TestStoreOnRedisCluster(t *testing.T) {
 	for i := range users {
 		positions[i] = at(i)
 	}
-	if err := s.Intend(ctx, users, recs, positions); err != nil {
+	sw, err := s.Intend(ctx, users, recs, positions, time.Now())
+	if err != nil {
 		t.Fatalf("Intend: %v", err)
+	}
+	for i, w := range sw {
+		if !w.Done {
+			t.Fatalf("user %d: intent not written", i)
+		}
 	}
 	recs, err = s.Load(ctx, users)
 	if err != nil {
@@ -76,9 +82,7 @@ func TestStoreOnRedisCluster(t *testing.T) {
 		}
 		recs[i] = s.Apply(r, vals(i), at(i), false, time.Now())
 	}
-	if err := s.Save(ctx, users, recs); err != nil {
-		t.Fatalf("Save: %v", err)
-	}
+	mustSave(t, s, users, recs)
 	per := keysPerMaster(t, rdb, "attrsync:test:s:")
 	if len(per) != 3 {
 		t.Fatalf("bucket keys on %d masters (%v), want all 3", len(per), per)
@@ -112,9 +116,7 @@ func TestStoreOnRedisCluster(t *testing.T) {
 	// Reset drops this sync's state on every master, and only this sync's.
 	keep := change.Identifier{Kind: change.Email, Value: "other@example.com"}
 	o, _ := state.New(ctx, rdb, "attrsync", "other", []string{"firstName"})
-	if err := o.Save(ctx, []change.Identifier{keep}, []state.Record{o.Apply(state.Record{}, vals(0)[:1], at(0), false, time.Now())}); err != nil {
-		t.Fatal(err)
-	}
+	mustSave(t, o, []change.Identifier{keep}, []state.Record{o.Apply(state.Record{}, vals(0)[:1], at(0), false, time.Now())})
 	dropped, err := s.Reset(ctx)
 	if err != nil || dropped != n {
 		t.Fatalf("Reset = %d, %v; want %d users", dropped, err, n)

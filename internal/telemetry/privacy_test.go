@@ -176,7 +176,7 @@ func TestNoAttributeValuesAtInfo(t *testing.T) {
 	)
 	r.start(r.config())
 	r.waitFinished(2)
-	if n := r.sys.Stats().DeadLettered.Load(); n != 2 {
+	if n := r.sys.Stats().DeadLettered; n != 2 {
 		t.Fatalf("%d messages dead-lettered, want both", n)
 	}
 	metrics := r.scrape().raw
