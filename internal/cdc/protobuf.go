@@ -69,7 +69,9 @@ func (d *protoDecoder) decode(ctx context.Context, value []byte) (change.Row, er
 		return change.Row{}, failf("schema id %d: %s", id, err.Error())
 	}
 	m := dynamicpb.NewMessage(mp.md)
-	opts := proto.UnmarshalOptions{DiscardUnknown: true, RecursionLimit: MaxDepth}
+	// AllowPartial skips the check for proto2 required fields: nothing
+	// here needs it, and it walks the whole message again.
+	opts := proto.UnmarshalOptions{DiscardUnknown: true, AllowPartial: true, RecursionLimit: MaxDepth}
 	if err := opts.Unmarshal(payload, m); err != nil {
 		return change.Row{}, failf("invalid Protobuf data: %s", err.Error())
 	}
