@@ -2,9 +2,13 @@ package cdc
 
 import (
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -244,5 +248,31 @@ func TestNewRegistryRefusesBadConfig(t *testing.T) {
 	}
 	if _, err := New(FormatAvro); err == nil {
 		t.Error("avro without a registry: accepted")
+	}
+}
+
+// TestRegistryTLS reaches an https registry whose certificate only the
+// configured CA file vouches for.
+func TestRegistryTLS(t *testing.T) {
+	reg := srfake.New()
+	defer reg.Close()
+	srv := httptest.NewTLSServer(reg.Handler())
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(caFile, cert, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, value, err := cdctest.NewAvro(reg).Event(cdctest.Users(), cdctest.UserEvents(1, 1, 1)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusting := mustNew(t, FormatAvro, WithRegistry(newTestRegistry(t, RegistryConfig{URL: srv.URL, CAFile: caFile})))
+	if _, err := trusting.Decode(nil, value); err != nil {
+		t.Fatalf("with the CA file: %v", err)
+	}
+	system := mustNew(t, FormatAvro, WithRegistry(newTestRegistry(t, RegistryConfig{URL: srv.URL})))
+	if _, err := system.Decode(nil, value); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("without the CA file: got %v, want ErrUnavailable (untrusted certificate)", err)
 	}
 }
