@@ -68,7 +68,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Optio
 	if err != nil {
 		return nil, err
 	}
-	dec, err := cdc.New(cfg.Source.Format, cdc.OnlyFields(mapper.SourceFields()...))
+	dec, err := NewDecoder(cfg, mapper)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +130,24 @@ func (a *App) build(ctx context.Context, dec pipeline.Decoder, mapper *mapping.M
 	}
 	a.Pipeline = pipeline.New(PipelineConfig(cfg, a.opts.Force), deps)
 	return nil
+}
+
+// NewDecoder builds the decoder of the sync's source format, decoding only
+// the fields the mapping reads. The avro and protobuf formats read their
+// schemas from the schema registry, each schema once.
+func NewDecoder(cfg *config.Config, mapper *mapping.Mapper) (*cdc.Decoder, error) {
+	opts := []cdc.Option{cdc.OnlyFields(mapper.SourceFields()...)}
+	if f := cfg.Source.Format; f == config.FormatAvro || f == config.FormatProtobuf {
+		r := cfg.Source.SchemaRegistry
+		reg, err := cdc.NewRegistry(cdc.RegistryConfig{
+			URL: r.URL, Username: r.Username, Password: r.Password, BearerToken: r.BearerToken, CAFile: r.TLS.CAFile,
+		})
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, cdc.WithRegistry(reg))
+	}
+	return cdc.New(cfg.Source.Format, opts...)
 }
 
 // NewMapper builds the sync's mapping from rows to user changes.

@@ -1,6 +1,7 @@
 package cdc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -13,6 +14,11 @@ const (
 	FormatDebezium = "debezium"
 	FormatFlat     = "flat"
 	FormatJSON     = "json"
+	// FormatAvro and FormatProtobuf are Debezium change events in the
+	// Confluent wire format, written by Confluent's AvroConverter and
+	// ProtobufConverter, with their schemas in a schema registry.
+	FormatAvro     = "avro"
+	FormatProtobuf = "protobuf"
 )
 
 // Why an OpSkip row is skipped (change.Row.Skip). They are metric labels.
@@ -32,6 +38,9 @@ type Decoder struct {
 	// keep, when not nil, names the only top-level row fields to build.
 	keep    map[string]struct{}
 	schemas schemaCache
+	// reg and bin serve the binary formats; bin is nil for the JSON ones.
+	reg *Registry
+	bin binaryFormat
 }
 
 // Option tunes a Decoder.
@@ -54,16 +63,35 @@ func OnlyFields(names ...string) Option {
 	}
 }
 
-// New returns a decoder for format: "debezium", "flat" or "json".
+// WithRegistry gives the decoder the schema registry that the binary
+// formats (avro, protobuf) read their schemas from; they require one. The
+// JSON formats ignore it.
+func WithRegistry(r *Registry) Option {
+	return func(d *Decoder) { d.reg = r }
+}
+
+// New returns a decoder for format: "debezium", "flat", "json", or, with
+// WithRegistry, "avro" or "protobuf".
 func New(format string, opts ...Option) (*Decoder, error) {
 	switch format {
-	case FormatDebezium, FormatFlat, FormatJSON:
+	case FormatDebezium, FormatFlat, FormatJSON, FormatAvro, FormatProtobuf:
 	default:
-		return nil, fmt.Errorf("cdc: unknown source format %q (want debezium, flat or json)", format)
+		return nil, fmt.Errorf("cdc: unknown source format %q (want debezium, flat, json, avro or protobuf)", format)
 	}
 	d := &Decoder{format: format}
 	for _, o := range opts {
 		o(d)
+	}
+	switch format {
+	case FormatAvro, FormatProtobuf:
+		if d.reg == nil {
+			return nil, fmt.Errorf("cdc: source format %s needs a schema registry", format)
+		}
+		if format == FormatAvro {
+			d.bin = &avroDecoder{reg: d.reg, keep: d.keep}
+		} else {
+			d.bin = &protoDecoder{reg: d.reg, keep: d.keep}
+		}
 	}
 	return d, nil
 }
@@ -73,15 +101,28 @@ func (d *Decoder) Format() string { return d.format }
 
 // Decode turns one message into a row. The key is not needed by any format
 // today (a tombstone carries no row, and every format repeats the key
-// columns in the value); it is accepted so callers need not change when a
-// format does. Every error is a *change.Failure of class decode.
+// columns in the value), so it is not read, whatever its format; it is
+// accepted so callers need not change when a format does. Every error is a
+// *change.Failure of class decode, except, for the binary formats, errors
+// that wrap ErrUnavailable: the schema registry could not be asked, and
+// the message is to be tried again later rather than dead-lettered.
 //
 // The row does not alias value. Its LogicalTypes map is shared by all rows
 // decoded with the same schema: read it, never modify it.
 func (d *Decoder) Decode(key, value []byte) (change.Row, error) {
+	return d.DecodeContext(context.Background(), key, value)
+}
+
+// DecodeContext is Decode with a context that bounds a wait for the schema
+// registry (binary formats only: the JSON formats never wait). A cancelled
+// context gives an error wrapping ErrUnavailable.
+func (d *Decoder) DecodeContext(ctx context.Context, key, value []byte) (change.Row, error) {
 	_ = key
 	if len(value) == 0 {
 		return tombstone(), nil
+	}
+	if d.bin != nil {
+		return d.bin.decode(ctx, value)
 	}
 	if row, ok, err := d.afterCachedSchema(value); ok {
 		if err != nil {

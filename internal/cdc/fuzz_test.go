@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attrsync/attrsync/internal/cdc/cdctest"
 	"github.com/attrsync/attrsync/internal/change"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
 
 // FuzzDecode feeds arbitrary values to every format. The decoder must never
@@ -84,4 +86,62 @@ func checkAgainstEncodingJSON(t *testing.T, d *Decoder, value []byte) {
 	if !reflect.DeepEqual(row.Fields, want) {
 		t.Fatalf("decoded %q as %#v, encoding/json as %#v", value, row.Fields, want)
 	}
+}
+
+// FuzzDecodeBinary feeds arbitrary values to the Avro and Protobuf
+// decoders, against a registry holding the schemas of a users table, a
+// changed one and a heartbeat. The seeds are real messages of each; the
+// fuzzer mutates headers (schema ids, index lists) and bodies. A decoder
+// must never panic, and with the registry up must fail only with class
+// decode failures, never claim the registry is unavailable.
+func FuzzDecodeBinary(f *testing.F) {
+	reg := srfake.New()
+	f.Cleanup(reg.Close)
+	registry, err := NewRegistry(RegistryConfig{URL: reg.URL()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	registry.notFoundWaits = nil // mutated ids are unknown: no retries
+	table := cdctest.Users()
+	wider := table.WithColumn(cdctest.Column{Name: "nickname", Type: cdctest.String, Optional: true})
+	var decoders []*Decoder
+	for _, format := range []string{FormatAvro, FormatProtobuf} {
+		w := writerFor(format, reg)
+		for i, ev := range cdctest.UserEvents(2, 4, 5) {
+			t := table
+			if i == 3 {
+				t = wider
+			}
+			_, value, err := w.Event(t, ev)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(value)
+		}
+		_, hb, err := w.Heartbeat("dbserver1", 1)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(hb)
+		decoders = append(decoders, mustNew(f, format, WithRegistry(registry)),
+			mustNew(f, format, WithRegistry(registry), OnlyFields("email", "tags")))
+	}
+	for _, s := range []string{"\x00", "\x00\x00\x00\x00\x01", "\x00\x00\x00\x00\x02\x02\x02", "\x01\x00\x00\x00\x01\x00"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, value []byte) {
+		for _, d := range decoders {
+			row, err := d.Decode(nil, value)
+			if err != nil {
+				var fail *change.Failure
+				if !errors.As(err, &fail) || fail.Class != change.ClassDecode {
+					t.Fatalf("%s: error %v is not a decode failure", d.Format(), err)
+				}
+				continue
+			}
+			if row.Op < change.OpUpsert || row.Op > change.OpSkip {
+				t.Fatalf("%s: invalid op %d", d.Format(), row.Op)
+			}
+		}
+	})
 }

@@ -55,8 +55,9 @@ type SASL struct {
 
 // Source says how message values are shaped.
 type Source struct {
-	Format   string `yaml:"format"`    // debezium | flat | json
-	OnDelete string `yaml:"on_delete"` // ignore | unset
+	Format         string         `yaml:"format"` // debezium | flat | json | avro | protobuf
+	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
+	OnDelete       string         `yaml:"on_delete"` // ignore | unset
 	// UnavailableValue is the placeholder the source writes for a value it
 	// could not read (Debezium's unchanged TOASTed columns); such a value
 	// is "not present". "" turns the rule off.

@@ -19,7 +19,8 @@ const (
 )
 
 func secretPaths() []string {
-	return []string{pathAPIKey, pathRedisPassword, pathRedisURL, pathSASLPassword}
+	return []string{pathAPIKey, pathRedisPassword, pathRedisURL, pathSASLPassword,
+		pathRegistryPassword, pathRegistryToken}
 }
 
 func isSecretPath(path string) bool {
@@ -27,7 +28,8 @@ func isSecretPath(path string) bool {
 }
 
 // Redacted returns a copy of c that is safe to print or log: the Iterable API
-// key, the Redis and SASL passwords and any password inside redis.url are
+// key, the Redis, SASL and schema registry passwords, the registry's bearer
+// token and any password inside redis.url (or the registry's url) are
 // replaced by "***" (empty values stay empty, so "not set" remains visible).
 // The copy shares no slices with c.
 func (c *Config) Redacted() Config {
@@ -39,6 +41,9 @@ func (c *Config) Redacted() Config {
 	r.Redis.Password = redactValue(c.Redis.Password)
 	r.Kafka.SASL.Password = redactValue(c.Kafka.SASL.Password)
 	r.Redis.URL = redactURL(c.Redis.URL)
+	r.Source.SchemaRegistry.Password = redactValue(c.Source.SchemaRegistry.Password)
+	r.Source.SchemaRegistry.BearerToken = redactValue(c.Source.SchemaRegistry.BearerToken)
+	r.Source.SchemaRegistry.URL = redactURL(c.Source.SchemaRegistry.URL)
 	return r
 }
 

@@ -27,6 +27,7 @@ func iterableManagedFields() []string {
 func checkSemantics(c *Config, ps *problems) {
 	v := semantics{ps: ps}
 	v.kafka(&c.Kafka)
+	v.schemaRegistry(&c.Source)
 	v.redis(&c.Redis)
 	v.iterable(&c.Iterable)
 	v.positive("batch.max_wait", c.Batch.MaxWait)

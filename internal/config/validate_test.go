@@ -17,7 +17,7 @@ kafka:
   session_timeout: 10
   heartbeat_interval: 3s
 source:
-  format: avro
+  format: xml
 redis:
   url: http://127.0.0.1:6379
 iterable:
@@ -43,7 +43,7 @@ rate_limit:
 		`kafka.topics: empty: at least 1 entry is required`,
 		`kafka.start_offset: must be one of earliest, latest, got "newest"`,
 		`kafka.session_timeout: must be a Go duration such as 500ms, 1s or 10m (0 for none), got "10"`,
-		`source.format: must be one of debezium, flat, json, got "avro"`,
+		`source.format: must be one of debezium, flat, json, avro, protobuf, got "xml"`,
 		`redis.url: scheme must be redis:// or rediss:// (TLS)`,
 		`iterable.identifier.as: must be one of email, userId, got "phone"`,
 		`iterable.attributes[1].to: "firstName" is already the target of iterable.attributes[0]`,

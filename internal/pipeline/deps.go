@@ -10,10 +10,11 @@ import (
 )
 
 // Decoder turns message bytes into a row (internal/cdc). An error wrapping
-// ErrUnavailable (a schema registry that cannot be reached) is retried
-// while the partition waits; any other error dead-letters the message.
+// cdc.ErrUnavailable (a schema registry that cannot be reached) is retried
+// while the partition waits; any other error dead-letters the message. ctx
+// bounds what decoding waits for.
 type Decoder interface {
-	Decode(key, value []byte) (change.Row, error)
+	DecodeContext(ctx context.Context, key, value []byte) (change.Row, error)
 }
 
 // Mapper turns a row into a user change (internal/mapping).

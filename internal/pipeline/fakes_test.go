@@ -34,7 +34,7 @@ func msg(part int, off int64, user string, v int) change.Message {
 // decode, "unconvertible" does not map.
 type fakeCodec struct{}
 
-func (fakeCodec) Decode(key, value []byte) (change.Row, error) {
+func (fakeCodec) DecodeContext(_ context.Context, key, value []byte) (change.Row, error) {
 	if string(value) == "bad" {
 		return change.Row{}, change.Fail(change.ClassDecode, "not a number")
 	}

@@ -132,7 +132,7 @@ func (s *Session) Handle(ctx context.Context, m change.Message) bool {
 func (s *Session) decode(ctx context.Context, m change.Message) (change.Row, error) {
 	var row change.Row
 	err := s.retry(ctx, "decode (schema registry)", func() (err error) {
-		row, err = s.p.Decoder.Decode(m.Key, m.Value)
+		row, err = s.p.Decoder.DecodeContext(ctx, m.Key, m.Value)
 		if err != nil && !errors.Is(err, cdc.ErrUnavailable) {
 			return permanent{err}
 		}
