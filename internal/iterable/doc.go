@@ -3,11 +3,19 @@
 //
 // BulkUpdate writes users through POST /api/users/bulkUpdate and reports per
 // user which ones Iterable rejected (failedUpdates); UserExists looks a user
-// up for update mode. Failures of a whole request are *APIError values,
-// classified by IsTransient, IsAuth and IsTypeMismatch so that the caller can
-// apply its retry policy (SPEC §3 Retry). Each call first waits on the
-// endpoint's rate limiter, and a 429 slows that limiter down.
+// up for update mode; ExportUsers streams the identifiers of a user export
+// (JSON lines, decoded as they arrive); UserFields reads the project's field
+// types; UpdateEmail moves a profile to a new email; DeleteUser deletes a
+// user. Failures of a whole request are *APIError values, classified by
+// IsTransient, IsAuth, IsTypeMismatch and IsRateLimited, and by errors.Is
+// against ErrEmailTaken, ErrUserForgotten and ErrUserNotFound, so that the
+// caller can apply its retry policy (SPEC §3 Retry).
+//
+// Each call first waits on its endpoint's rate limiter. A limiter that is
+// Adaptive hears about every answer (a 429 with what it asked for, or one
+// that got through); a Pacer is slowed down by a 429.
 //
 // The API key is sent only in the Api-Key header. It never appears in an
-// error, a URL, or the formatted client.
+// error, a URL, or the formatted client; neither do the identifiers of the
+// single-user calls, which Iterable echoes in some messages.
 package iterable
