@@ -17,8 +17,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/attrsync/attrsync/internal/config"
+	"github.com/attrsync/attrsync/internal/iterable"
 )
 
 // Severity says how sure a finding is.
@@ -117,9 +121,22 @@ type FieldLister interface {
 	UserFields(ctx context.Context) (map[string]string, error)
 }
 
-// Check reads the project's field types and compares the mapping's.
+// Check reads the project's field types and compares the mapping's. A
+// transient failure of the read is retried for up to half a minute:
+// getFields allows 3 requests a second per project, shared with every other
+// tool, so a 429 at start is not unlikely.
 func Check(ctx context.Context, api FieldLister, cfg config.Iterable) (Report, error) {
-	fields, err := api.UserFields(ctx)
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxElapsedTime = 400*time.Millisecond, 30*time.Second
+	var fields map[string]string
+	err := backoff.Retry(func() error {
+		var err error
+		fields, err = api.UserFields(ctx)
+		if err != nil && !iterable.IsTransient(err) {
+			return backoff.Permanent(err)
+		}
+		return err
+	}, backoff.WithContext(b, ctx))
 	if err != nil {
 		return Report{}, fmt.Errorf("fieldcheck: read the project's fields: %w", err)
 	}

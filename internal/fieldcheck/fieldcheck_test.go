@@ -98,6 +98,12 @@ func TestCheckAgainstSimulator(t *testing.T) {
 	if _, err := Check(t.Context(), iterable.New(srv.URL, "wrong"), cfg); !iterable.IsAuth(err) {
 		t.Errorf("wrong key: %v", err)
 	}
+	// A 429 (another tool used the project's 3 getFields a second) is
+	// retried.
+	s.SetFaults(sim.Faults{Burst: 2, BurstStatus: 429, Endpoints: []string{sim.EndpointGetFields}})
+	if r, err := Check(t.Context(), iterable.New(srv.URL, "fc-key"), cfg); err != nil || len(r.Conflicts()) != 1 {
+		t.Errorf("after two 429s: %+v, %v", r, err)
+	}
 
 	// What the check predicts is what Iterable does: the conflicting
 	// attribute's values are refused.
