@@ -42,6 +42,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, rec *Request, find func() *pr
 	p := find()
 	if p != nil {
 		s.deletions = append(s.deletions, deletion{p: p, due: s.now().Add(s.delDelay)})
+		s.pendingDeletions.Store(int32(len(s.deletions)))
 		if s.delDelay == 0 {
 			s.applyDeletions()
 		}
@@ -71,6 +72,7 @@ func (s *Server) applyDeletions() {
 		}
 	}
 	s.deletions = s.deletions[n:]
+	s.pendingDeletions.Store(int32(len(s.deletions)))
 }
 
 // holds reports whether p is still a profile of the project.

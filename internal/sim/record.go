@@ -133,6 +133,7 @@ func (s *Server) Reset() {
 	s.stats.init()
 	s.requests = nil
 	s.deletions = nil
+	s.pendingDeletions.Store(0)
 	s.taken = map[string]float64{}
 	s.mu.Unlock()
 	for _, l := range s.limiters {

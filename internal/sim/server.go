@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -165,8 +166,11 @@ type Server struct {
 	st       store
 	stats    counters
 	requests []Request
-	// deletions are accepted deletes waiting to take effect, oldest first.
-	deletions []deletion
+	// deletions are accepted deletes waiting to take effect, oldest first;
+	// pendingDeletions is their number, read without the lock so that a
+	// request need not take it when there are none.
+	deletions        []deletion
+	pendingDeletions atomic.Int32
 	// taken is what TakeQuota gave other clients, per endpoint.
 	taken map[string]float64
 }
@@ -305,9 +309,11 @@ func (s *Server) api(endpoint string, h apiHandler) http.Handler {
 			s.writeError(w, rec, status, "GenericError", "Simulated failure ("+kind+")", nil)
 			return
 		}
-		s.mu.Lock()
-		s.applyDeletions()
-		s.mu.Unlock()
+		if s.pendingDeletions.Load() > 0 {
+			s.mu.Lock()
+			s.applyDeletions()
+			s.mu.Unlock()
+		}
 		h(w, r, rec)
 	})
 }
