@@ -94,20 +94,6 @@ func (a *Adaptive) Succeeded(ctx context.Context) error {
 	return err
 }
 
-// Penalize pauses every caller sharing the state for d without changing the
-// pace, for callers written against Pacer; Throttled is the better report
-// of a 429.
-func (a *Adaptive) Penalize(ctx context.Context, d time.Duration) error {
-	if a.be == nil || d <= 0 {
-		return nil
-	}
-	// A throttle at the current pace within the cooldown changes nothing
-	// but the pause; outside it, a Penalize is a 429 too.
-	r, err := a.be.throttled(ctx, d, 0)
-	a.observe(r)
-	return err
-}
-
 // Rate is the current pace in requests per second (+Inf when unlimited): for
 // a global limiter, the shared pace as this process last saw it.
 func (a *Adaptive) Rate() float64 { return math.Float64frombits(a.rate.Load()) }
