@@ -3,6 +3,7 @@ package iterable
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -30,7 +31,7 @@ func (c *Client) UpdateEmail(ctx context.Context, current change.Identifier, new
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return err // strings always marshal; kept for completeness
+		return fmt.Errorf("iterable: %s: encode request: %w", EndpointUpdateEmail, err)
 	}
 	resp, err := c.do(ctx, c.email, http.MethodPost, EndpointUpdateEmail, nil, body)
 	if err != nil {
