@@ -47,7 +47,14 @@ func run(args []string) error {
 	bulkRPS := fs.Float64("bulk-rps", sim.DefaultBulkUpdatePerSecond, "bulkUpdate requests per second (negative: unlimited)")
 	lookupRPS := fs.Float64("lookup-rps", sim.DefaultLookupPerSecond, "requests per second per lookup endpoint (negative: unlimited)")
 	tolerance := fs.Duration("rate-tolerance", sim.DefaultRateTolerance, "how early relative to an even pace a request may arrive")
+	getFieldsRPS := fs.Float64("getfields-rps", sim.DefaultGetFieldsPerSecond, "getFields requests per second (negative: unlimited)")
+	deleteRPS := fs.Float64("delete-rps", sim.DefaultDeletePerSecond, "requests per second per delete endpoint (negative: unlimited)")
+	updateEmailRPS := fs.Float64("update-email-rps", 0, "updateEmail requests per second (0: unlimited; Iterable states none)")
+	exportRPM := fs.Float64("export-per-minute", sim.DefaultExportPerMinute, "export requests per minute (negative: unlimited)")
+	deleteDelay := fs.Duration("delete-delay", sim.DefaultDeleteDelay, "how long a deleted user stays before the asynchronous delete takes effect (0: at once)")
+	exportBySignup := fs.Bool("export-by-signup-date", false, "select exported users by signupDate instead of profileUpdatedAt")
 	retryAfter := fs.Bool("retry-after", false, "send Retry-After on 429 answers")
+	rateParams := fs.Bool("rate-limit-params", false, "send params rateLimitLimit, rateLimitRemaining and rateLimitReset on 429 answers")
 	createNew := fs.Bool("create-new-fields", true, "project setting: create unrecognized fields (false: drop them)")
 	updateOnly := fs.Bool("update-only-enabled", false, "honour bulkUpdate's account-enabled updateOnly flag")
 	versionField := fs.String("version-field", "", "numeric data field whose decrease counts as an order regression")
@@ -74,17 +81,24 @@ func run(args []string) error {
 	}
 
 	srv := sim.New(sim.Options{
-		APIKey:              key,
-		BulkUpdatePerSecond: zeroIsUnlimited(*bulkRPS),
-		LookupPerSecond:     zeroIsUnlimited(*lookupRPS),
-		RateTolerance:       *tolerance,
-		RetryAfter:          *retryAfter,
-		CreateNewFields:     createNew,
-		UpdateOnlyEnabled:   *updateOnly,
-		VersionField:        *versionField,
-		MaxBodyBytes:        *maxBody,
-		DiscardBodies:       *discard,
-		Logger:              log,
+		APIKey:               key,
+		BulkUpdatePerSecond:  zeroIsUnlimited(*bulkRPS),
+		LookupPerSecond:      zeroIsUnlimited(*lookupRPS),
+		RateTolerance:        *tolerance,
+		GetFieldsPerSecond:   zeroIsUnlimited(*getFieldsRPS),
+		DeletePerSecond:      zeroIsUnlimited(*deleteRPS),
+		UpdateEmailPerSecond: max(*updateEmailRPS, 0),
+		ExportPerMinute:      zeroIsUnlimited(*exportRPM),
+		DeleteDelay:          zeroIsImmediate(*deleteDelay),
+		ExportBySignupDate:   *exportBySignup,
+		RetryAfter:           *retryAfter,
+		RateLimitParams:      *rateParams,
+		CreateNewFields:      createNew,
+		UpdateOnlyEnabled:    *updateOnly,
+		VersionField:         *versionField,
+		MaxBodyBytes:         *maxBody,
+		DiscardBodies:        *discard,
+		Logger:               log,
 	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -135,6 +149,14 @@ func zeroIsUnlimited(v float64) float64 {
 		return -1
 	}
 	return v
+}
+
+// zeroIsImmediate maps the flag's "0" to sim.Options' "at once" (negative).
+func zeroIsImmediate(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func dumpProfiles(srv *sim.Server, path string) error {

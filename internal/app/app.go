@@ -17,11 +17,11 @@ import (
 	"github.com/attrsync/attrsync/internal/cdc"
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/config"
+	"github.com/attrsync/attrsync/internal/fieldcheck"
 	"github.com/attrsync/attrsync/internal/iterable"
 	"github.com/attrsync/attrsync/internal/kafka"
 	"github.com/attrsync/attrsync/internal/mapping"
 	"github.com/attrsync/attrsync/internal/pipeline"
-	"github.com/attrsync/attrsync/internal/ratelimit"
 	"github.com/attrsync/attrsync/internal/state"
 	"github.com/redis/go-redis/v9"
 )
@@ -55,6 +55,7 @@ type App struct {
 	Kafka    *kafka.Conn
 	Redis    redis.UniversalClient
 	Store    *state.Store
+	Iterable *Iterable
 	dlq      *kafka.Writer
 	joined   atomic.Bool // in a consumer-group generation
 }
@@ -94,19 +95,10 @@ func (a *App) build(ctx context.Context, dec pipeline.Decoder, mapper *mapping.M
 		return err
 	}
 	a.Store = store
-	bulk, lookup, err := ratelimit.New(cfg.RateLimit, a.Redis, cfg.Sync.Name, cfg.Redis.KeyPrefix)
+	a.Iterable, err = NewIterable(cfg, a.Redis, a.opts.Observer, a.opts.HTTPClient)
 	if err != nil {
 		return err
 	}
-	var lookupLimiter iterable.Limiter = lookup
-	if a.opts.Observer != nil {
-		lookupLimiter = observedLimiter{Pacer: lookup, endpoint: "lookup", obs: a.opts.Observer}
-	}
-	// bulkUpdate is paced by the pipeline itself, which cuts a request only
-	// once its turn came.
-	client := iterable.New(cfg.IterableBaseURL(), cfg.Iterable.APIKey,
-		iterable.WithLookupLimiter(lookupLimiter),
-		iterable.WithUserAgent("attrsync/"+Version), iterable.WithHTTPClient(a.opts.HTTPClient))
 	a.Kafka, err = kafka.NewConn(cfg.Kafka)
 	if err != nil {
 		return err
@@ -115,7 +107,7 @@ func (a *App) build(ctx context.Context, dec pipeline.Decoder, mapper *mapping.M
 		return err
 	}
 	deps := pipeline.Deps{
-		Decoder: dec, Mapper: mapper, Store: store, API: client, Pacer: bulk,
+		Decoder: dec, Mapper: mapper, Store: store, API: a.Iterable, Pacer: a.Iterable.Bulk,
 		Log: a.log, Observer: a.opts.Observer,
 	}
 	if a.opts.DryRun {
@@ -129,7 +121,35 @@ func (a *App) build(ctx context.Context, dec pipeline.Decoder, mapper *mapping.M
 		deps.DLQ = a.dlq
 	}
 	a.Pipeline = pipeline.New(PipelineConfig(cfg, a.opts.Force), deps)
+	if !a.opts.DryRun {
+		return a.checkFieldTypes(ctx)
+	}
 	return nil
+}
+
+// checkFieldTypes compares the mapped attributes' types with the project's
+// (users/getFields) before anything is sent: a certain conflict would have
+// every user refused, so the sync does not start unless
+// iterable.allow_type_conflicts says to; an uncertain one is a warning. An
+// Iterable that cannot answer now does not keep the sync from starting: it
+// is checked again at the next start, and a refused key pauses the sync
+// like any other call would.
+func (a *App) checkFieldTypes(ctx context.Context) error {
+	rep, err := fieldcheck.Check(ctx, a.Iterable, a.cfg.Iterable)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.log.Warn("could not check the mapped fields' types against the project's (users/getFields); starting without", "err", err)
+		return nil
+	}
+	for _, f := range rep.Warnings() {
+		a.log.Warn("field types: " + f.String())
+	}
+	for _, f := range rep.Conflicts() {
+		a.log.Error("field types: " + f.String())
+	}
+	return rep.Err(a.cfg.Iterable.AllowTypeConflicts)
 }
 
 // NewDecoder builds the decoder of the sync's source format, decoding only
@@ -248,6 +268,15 @@ type session struct {
 func (s *session) Drain(ctx context.Context) {
 	s.Session.Drain(ctx)
 	s.left()
+}
+
+// Rates returns, per endpoint, the pace its limiter currently allows.
+func (a *App) Rates() map[string]func() float64 {
+	out := make(map[string]func() float64, len(a.Iterable.Limiters))
+	for name, l := range a.Iterable.Limiters {
+		out[name] = l.Rate
+	}
+	return out
 }
 
 // Stats returns a snapshot of the pipeline's counters.

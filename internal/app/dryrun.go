@@ -81,8 +81,9 @@ func (d discardDeadLetters) Write(_ context.Context, msgs []change.Message) erro
 // unlimited is the pacer of a dry run: nothing is sent, so nothing waits.
 type unlimited struct{}
 
-func (unlimited) Wait(context.Context) (time.Duration, error)   { return 0, nil }
-func (unlimited) Penalize(context.Context, time.Duration) error { return nil }
+func (unlimited) Wait(context.Context) (time.Duration, error)         { return 0, nil }
+func (unlimited) Throttled(context.Context, time.Duration, int) error { return nil }
+func (unlimited) Succeeded(context.Context) error                     { return nil }
 
 var (
 	_ pipeline.API         = dryRunAPI{}

@@ -38,6 +38,9 @@ Usage:
                                            drop all state of the sync (asks first)
   attrsync replay -c attrsync.yaml --from <RFC3339 time|earliest> [--force] [--dry-run]
                                            one pass up to the end offsets seen at start; only real changes are sent
+  attrsync prime -c attrsync.yaml [--since RFC3339] [--restart]
+                                           mark the users Iterable has (its user export), so update mode
+                                           needs no lookups for them; resumes where it stopped
   attrsync demo [flags]                    run the whole pipeline in one process, no setup
   attrsync dlq inspect -c attrsync.yaml    summarise the dead-letter topic by class and reason
   attrsync dlq replay -c attrsync.yaml     feed the dead-letter topic back through the pipeline
@@ -58,6 +61,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return validate(rest, stdout, stderr)
 	case "replay":
 		return replayCmd(rest, stdout, stderr)
+	case "prime":
+		return primeCmd(rest, stdout, stderr)
 	case "demo":
 		return demoCmd(rest, stdout, stderr)
 	case "state":

@@ -11,6 +11,7 @@ import (
 
 	"github.com/attrsync/attrsync/internal/app"
 	"github.com/attrsync/attrsync/internal/config"
+	"github.com/attrsync/attrsync/internal/fieldcheck"
 	"github.com/attrsync/attrsync/internal/iterable"
 	"github.com/attrsync/attrsync/internal/kafka"
 )
@@ -19,9 +20,12 @@ import (
 const connectTimeout = 15 * time.Second
 
 // checkConnections reaches Kafka, Redis and Iterable, prints one line for
-// each, and reports whether all answered. Checks run one after the other
-// so that the lines come out in a fixed order.
-func checkConnections(cfg *config.Config, w io.Writer) bool {
+// each, then compares the mapped attributes' types with the project's
+// fields. Checks run one after the other so that the lines come out in a
+// fixed order. It returns validate's exit status: exitFailed when a system
+// did not answer, exitUsage when the mapping conflicts with the project's
+// field types (and iterable.allow_type_conflicts is false), else exitOK.
+func checkConnections(cfg *config.Config, w io.Writer) int {
 	checks := []struct {
 		name  string
 		check func(context.Context, *config.Config) (string, error)
@@ -30,7 +34,7 @@ func checkConnections(cfg *config.Config, w io.Writer) bool {
 		{"redis", checkRedis},
 		{"iterable", checkIterable},
 	}
-	ok := true
+	ok, iterableOK := true, false
 	for _, c := range checks {
 		ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 		detail, err := c.check(ctx, cfg)
@@ -40,9 +44,48 @@ func checkConnections(cfg *config.Config, w io.Writer) bool {
 			fmt.Fprintf(w, "%-9s FAILED: %v\n", c.name+":", err)
 			continue
 		}
+		iterableOK = iterableOK || c.name == "iterable"
 		fmt.Fprintf(w, "%-9s ok (%s)\n", c.name+":", detail)
 	}
-	return ok
+	fields := exitOK
+	if iterableOK {
+		fields = checkFieldTypes(cfg, w)
+	}
+	if !ok {
+		return exitFailed
+	}
+	return fields
+}
+
+// checkFieldTypes compares the mapped attributes' types with the project's
+// (users/getFields), prints a line per finding, and returns validate's exit
+// status for them.
+func checkFieldTypes(cfg *config.Config, w io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	defer cancel()
+	api := iterable.New(cfg.IterableBaseURL(), cfg.Iterable.APIKey, iterable.WithUserAgent("attrsync/"+app.Version))
+	rep, err := fieldcheck.Check(ctx, api, cfg.Iterable)
+	if err != nil {
+		fmt.Fprintf(w, "%-9s FAILED: %v\n", "fields:", err)
+		return exitFailed
+	}
+	allowed := ""
+	if cfg.Iterable.AllowTypeConflicts {
+		allowed = " (allowed by iterable.allow_type_conflicts)"
+	}
+	for _, f := range rep.Conflicts() {
+		fmt.Fprintf(w, "%-9s CONFLICT: %s%s\n", "fields:", f, allowed)
+	}
+	for _, f := range rep.Warnings() {
+		fmt.Fprintf(w, "%-9s warning: %s\n", "fields:", f)
+	}
+	if len(rep.Findings) == 0 {
+		fmt.Fprintf(w, "%-9s ok (%d mapped attributes fit the project's %d fields)\n", "fields:", rep.Attributes, rep.ProjectFields)
+	}
+	if rep.Err(cfg.Iterable.AllowTypeConflicts) != nil {
+		return exitUsage
+	}
+	return exitOK
 }
 
 // checkKafka reads the metadata of the configured topics.

@@ -61,7 +61,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	defer sync.Close()
-	if err := tel.ObserveStats(sync.Stats); err != nil {
+	if err := errors.Join(tel.ObserveStats(sync.Stats), tel.ObserveRates(sync.Rates())); err != nil {
 		log.Error("cannot start telemetry", "err", err)
 		return exitFailed
 	}

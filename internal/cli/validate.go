@@ -19,8 +19,8 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	fmt.Fprintf(stdout, "%s: config OK (sync %q, %d attributes, mode %s)\n", *path, cfg.Sync.Name, len(cfg.Iterable.Attributes), cfg.Iterable.Mode)
-	if *connect && !checkConnections(cfg, stdout) {
-		return exitFailed
+	if *connect {
+		return checkConnections(cfg, stdout)
 	}
 	return exitOK
 }

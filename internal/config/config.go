@@ -84,6 +84,7 @@ type Iterable struct {
 	MergeNestedObjects bool        `yaml:"merge_nested_objects"`
 	CreateNewFields    bool        `yaml:"create_new_fields"`
 	UpdateOnlyFlag     bool        `yaml:"update_only_flag"`
+	AllowTypeConflicts bool        `yaml:"allow_type_conflicts"` // start although getFields shows a mapped field of another type
 	Attributes         []Attribute `yaml:"attributes"`
 }
 

@@ -98,6 +98,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 		{"iterable.identifier.as", got.Iterable.Identifier.As, "email"},
 		{"iterable.create_new_fields", got.Iterable.CreateNewFields, true},
 		{"iterable.update_only_flag", got.Iterable.UpdateOnlyFlag, false},
+		{"iterable.allow_type_conflicts", got.Iterable.AllowTypeConflicts, false},
 		{"batch.max_users", got.Batch.MaxUsers, 1000},
 		{"batch.max_bytes", got.Batch.MaxBytes, 4_000_000},
 		{"batch.max_wait", got.Batch.MaxWait, time.Second},

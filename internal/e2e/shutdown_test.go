@@ -49,8 +49,11 @@ func TestShutdown(t *testing.T) {
 	}
 
 	// A drain that would take 20 s: the second signal ends it at once.
-	e.sim.SetFaults(sim.Faults{Latency: 20 * time.Second})
+	// Iterable turns slow once the sync runs (its start reads the
+	// project's field types).
 	p = e.startProc("run", "-c", cfg)
+	testenv.WaitFor(t, 60*time.Second, "the sync to start", func() bool { return strings.Contains(p.Output(t), "generation started") })
+	e.sim.SetFaults(sim.Faults{Latency: 20 * time.Second})
 	time.Sleep(2 * time.Second) // requests now wait in the simulator
 	p.Signal(t, syscall.SIGTERM)
 	time.Sleep(300 * time.Millisecond)

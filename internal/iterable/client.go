@@ -14,11 +14,18 @@ import (
 	"time"
 )
 
-// API paths the client calls.
+// API paths the client calls. The two deletes carry the user in their path;
+// their constants are templates, and only the template ever appears in an
+// error.
 const (
-	EndpointBulkUpdate = "/api/users/bulkUpdate"
-	EndpointGetByEmail = "/api/users/getByEmail"
-	EndpointByUserID   = "/api/users/byUserId"
+	EndpointBulkUpdate     = "/api/users/bulkUpdate"
+	EndpointGetByEmail     = "/api/users/getByEmail"
+	EndpointByUserID       = "/api/users/byUserId"
+	EndpointGetFields      = "/api/users/getFields"
+	EndpointUpdateEmail    = "/api/users/updateEmail"
+	EndpointDeleteByEmail  = "/api/users/{email}"
+	EndpointDeleteByUserID = "/api/users/byUserId/{userId}"
+	EndpointExport         = "/api/export/data.json"
 )
 
 // Defaults of the client's options.
@@ -48,6 +55,21 @@ type Pacer interface {
 	Penalize(ctx context.Context, d time.Duration) error
 }
 
+// Adaptive is a Limiter that learns its pace from Iterable's answers (the
+// AIMD limiters of internal/ratelimit). The client tells it about every
+// answer to a request it granted; an Adaptive limiter is not also
+// penalized.
+type Adaptive interface {
+	Limiter
+	// Throttled reports a 429: wait is how long Iterable asked to hold
+	// back (DefaultPenalty when it did not say), limit the rateLimitLimit
+	// it reported (0 when it did not).
+	Throttled(ctx context.Context, wait time.Duration, limit int) error
+	// Succeeded reports an answer that was not a 429 and not a server
+	// error: the request got through Iterable's rate limit.
+	Succeeded(ctx context.Context) error
+}
+
 // Client calls Iterable's user API. It is safe for concurrent use.
 type Client struct {
 	baseURL string
@@ -61,6 +83,10 @@ type Client struct {
 	userAgent string
 	bulk      Limiter
 	lookup    Limiter
+	export    Limiter
+	getFields Limiter
+	email     Limiter
+	deletes   Limiter
 }
 
 // Option configures a Client.
@@ -108,6 +134,30 @@ func WithLookupLimiter(l Limiter) Option {
 	return func(c *Client) { c.lookup = l }
 }
 
+// WithExportLimiter paces GET /api/export/data.json (Iterable: 4 requests
+// per minute per project).
+func WithExportLimiter(l Limiter) Option {
+	return func(c *Client) { c.export = l }
+}
+
+// WithGetFieldsLimiter paces GET /api/users/getFields (Iterable: 3
+// requests per second per project).
+func WithGetFieldsLimiter(l Limiter) Option {
+	return func(c *Client) { c.getFields = l }
+}
+
+// WithUpdateEmailLimiter paces POST /api/users/updateEmail, whose limit
+// Iterable does not state.
+func WithUpdateEmailLimiter(l Limiter) Option {
+	return func(c *Client) { c.email = l }
+}
+
+// WithDeleteLimiter paces the user deletes, by email and by userId
+// (Iterable: 100 requests per second per project each; a sync uses one).
+func WithDeleteLimiter(l Limiter) Option {
+	return func(c *Client) { c.deletes = l }
+}
+
 // New returns a client for the Iterable API at baseURL (such as
 // https://api.iterable.com) authenticating with apiKey.
 func New(baseURL, apiKey string, opts ...Option) *Client {
@@ -147,47 +197,93 @@ type response struct {
 	body   []byte
 }
 
+// call is one request to send.
+type call struct {
+	limiter Limiter
+	method  string
+	// endpoint names the request in errors and metrics; it never holds an
+	// identifier.
+	endpoint string
+	// path is where the request goes when it differs from endpoint (a
+	// delete, whose path holds the user).
+	path  string
+	query url.Values
+	body  []byte
+}
+
 // do waits on limiter, sends one request and reads the whole answer within
 // the per-request timeout. A transport failure is a *TransportError, the
 // timeout an ErrTimeout, and the caller's context ending its own error.
 func (c *Client) do(ctx context.Context, limiter Limiter, method, endpoint string, query url.Values, body []byte) (*response, error) {
-	if limiter != nil {
-		if _, err := limiter.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("iterable: %s: %w: %w", endpoint, ErrRateLimiter, err)
-		}
-	}
-	u := c.baseURL + endpoint
-	if len(query) > 0 {
-		u += "?" + query.Encode()
+	return c.exchange(ctx, call{limiter: limiter, method: method, endpoint: endpoint, query: query, body: body})
+}
+
+// exchange is do for a call.
+func (c *Client) exchange(ctx context.Context, cl call) (*response, error) {
+	if err := c.wait(ctx, cl); err != nil {
+		return nil, err
 	}
 	reqCtx, cancel := context.WithTimeoutCause(ctx, c.timeout, ErrTimeout)
 	defer cancel()
-
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(reqCtx, method, u, rd)
+	resp, err := c.send(ctx, reqCtx, cl)
 	if err != nil {
-		return nil, fmt.Errorf("iterable: %s: build request: %w", endpoint, withoutURL(err))
-	}
-	req.Header.Set("Api-Key", c.apiKey())
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, c.failure(ctx, reqCtx, endpoint, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return nil, c.failure(ctx, reqCtx, endpoint, err)
+		return nil, c.failure(ctx, reqCtx, cl.endpoint, err)
 	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+}
+
+// wait waits on the call's limiter, if it has one.
+func (c *Client) wait(ctx context.Context, cl call) error {
+	if cl.limiter == nil {
+		return nil
+	}
+	if _, err := cl.limiter.Wait(ctx); err != nil {
+		return fmt.Errorf("iterable: %s: %w: %w", cl.endpoint, ErrRateLimiter, err)
+	}
+	return nil
+}
+
+// send sends the call within reqCtx and returns the response with its body
+// unread, for the caller to read and close; an answer that got through
+// Iterable's rate limit is reported to an Adaptive limiter.
+func (c *Client) send(ctx, reqCtx context.Context, cl call) (*http.Response, error) {
+	path := cl.path
+	if path == "" {
+		path = cl.endpoint
+	}
+	u := c.baseURL + path
+	if len(cl.query) > 0 {
+		u += "?" + cl.query.Encode()
+	}
+	var rd io.Reader
+	if cl.body != nil {
+		rd = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(reqCtx, cl.method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("iterable: %s: build request: %w", cl.endpoint, withoutURL(err))
+	}
+	req.Header.Set("Api-Key", c.apiKey())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if cl.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, c.failure(ctx, reqCtx, cl.endpoint, err)
+	}
+	if a, ok := cl.limiter.(Adaptive); ok && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+		// Best effort, like Penalize: a limiter whose shared state cannot be
+		// reached reports that at its next Wait.
+		_ = a.Succeeded(ctx)
+	}
+	return resp, nil
 }
 
 // failure classifies an error of sending or reading: the caller's context,
@@ -218,10 +314,11 @@ func withoutURL(err error) error {
 // apiError builds the error of a non-200 answer and, on 429, slows the
 // endpoint's limiter down.
 func (c *Client) apiError(ctx context.Context, limiter Limiter, endpoint string, r *response) *APIError {
+	now := time.Now()
 	e := &APIError{
 		Status:     r.status,
 		Endpoint:   endpoint,
-		RetryAfter: parseRetryAfter(r.header.Get("Retry-After"), time.Now()),
+		RetryAfter: parseRetryAfter(r.header.Get("Retry-After"), now),
 	}
 	var body struct {
 		Msg    string          `json:"msg"`
@@ -247,14 +344,25 @@ func (c *Client) apiError(ctx context.Context, limiter Limiter, endpoint string,
 		}
 	}
 	if r.status == http.StatusTooManyRequests {
-		if p, ok := limiter.(Pacer); ok {
-			d := e.RetryAfter
-			if d <= 0 {
-				d = DefaultPenalty
+		e.RateLimit = parseRateLimit(e.Params, now)
+		if e.RetryAfter <= 0 && e.RateLimit != nil && !e.RateLimit.Reset.IsZero() {
+			e.RetryAfter = clampDelay(e.RateLimit.Reset.Sub(now))
+		}
+		d := e.RetryAfter
+		if d <= 0 {
+			d = DefaultPenalty
+		}
+		// Best effort: the local part of the pause always applies, and a
+		// Redis that stays down surfaces at the limiter's next Wait.
+		switch l := limiter.(type) {
+		case Adaptive:
+			limit := 0
+			if e.RateLimit != nil {
+				limit = e.RateLimit.Limit
 			}
-			// Best effort: the local part of the pause always applies, and
-			// a Redis that stays down surfaces at the limiter's next Wait.
-			_ = p.Penalize(ctx, d)
+			_ = l.Throttled(ctx, d, limit)
+		case Pacer:
+			_ = l.Penalize(ctx, d)
 		}
 	}
 	return e

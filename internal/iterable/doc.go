@@ -4,14 +4,23 @@
 // BulkUpdate writes users through POST /api/users/bulkUpdate and reports per
 // user which ones Iterable rejected (failedUpdates) and which of its fields
 // were filtered out (FilteredOut); UserExists looks a user up for update
-// mode. Failures of a whole request are *APIError values (or *TLSError,
+// mode; ExportUsers streams the identifiers of a user export (JSON lines,
+// decoded as they arrive); UserFields reads the project's field types;
+// UpdateEmail moves a profile to a new email; DeleteUser deletes a user.
+// Failures of a whole request are *APIError values (or *TLSError,
 // *TransportError), classified by IsTransient (retry with backoff), IsAuth
 // and IsTLS (pause until an operator fixes it), IsTypeMismatch and
-// IsInvalidRequest (narrow down by splitting) so that the caller can apply
-// its retry policy (SPEC §3 Retry). Each call first waits on the endpoint's
-// rate limiter, and a 429 slows that limiter down.
+// IsInvalidRequest (narrow down by splitting), IsRateLimited, and by
+// errors.Is against ErrEmailTaken, ErrUserForgotten and ErrUserNotFound, so
+// that the caller can apply its retry policy (SPEC §3 Retry).
+//
+// Each call first waits on its endpoint's rate limiter, when it has one. A
+// limiter that is Adaptive hears about every answer (a 429 with what it
+// asked for, or one that got through); a Pacer is slowed down by a 429.
 //
 // The API key is sent only in the Api-Key header. It never appears in an
-// error, a URL, or the formatted client. Error texts hold no value sent
-// either: Iterable's own message, which may quote one, is Detail.
+// error, a URL, or the formatted client; neither do the identifiers of the
+// single-user calls, which Iterable echoes in some messages. Error texts
+// hold no value sent either: Iterable's own message, which may quote one,
+// is Detail.
 package iterable

@@ -24,6 +24,20 @@ var ErrRateLimiter = errors.New("rate limiter failed")
 // valid JSON (an Attr.JSON that is not JSON). Retrying cannot help.
 var ErrInvalidBody = errors.New("iterable: request body is not valid JSON")
 
+// Refusals of single-user requests, matched with errors.Is on the
+// *APIError that carries them.
+var (
+	// ErrEmailTaken: the new email of an updateEmail belongs to another user
+	// (409 EmailAlreadyExists, or another 409 conflict).
+	ErrEmailTaken = errors.New("iterable: the new email belongs to another user")
+	// ErrUserForgotten: the identifier was GDPR-forgotten (409
+	// ForgottenUserError).
+	ErrUserForgotten = errors.New("iterable: the user is GDPR-forgotten")
+	// ErrUserNotFound: the user to change does not exist (updateEmail's 400
+	// "User does not exist", or an Unknown*Error code).
+	ErrUserNotFound = errors.New("iterable: no such user")
+)
+
 // Codes of IterableApiResponse that the client interprets.
 const (
 	CodeTypeMismatch   = "RequestFieldsTypesMismatched"
@@ -32,8 +46,13 @@ const (
 	CodeBadJSONBody    = "BadJsonBody"
 	CodeRateLimit      = "RateLimitExceeded"
 	CodeNoUserWithID   = "error.users.noUserWithIdExists"
+	CodeEmailExists    = "EmailAlreadyExists"
+	CodeForgotten      = "ForgottenUserError"
+	CodeUnknownEmail   = "UnknownEmailError"
+	CodeUnknownUserID  = "UnknownUserIdError"
 	maxErrorMsgLength  = 1024
 	maxRetryAfterValue = 24 * time.Hour
+	redactedIdentifier = "[identifier]"
 )
 
 // APIError is a request Iterable answered with a status other than 200.
@@ -49,10 +68,23 @@ type APIError struct {
 	// Params is the body's params as sent (for a type mismatch, the
 	// validationErrors); it may hold user data, so it is not in Error().
 	Params json.RawMessage
-	// RetryAfter is the delay the Retry-After header asked for, 0 if none.
+	// RetryAfter is the delay Iterable asked for: the Retry-After header,
+	// else, on a 429, the time until its params.rateLimitReset; 0 if none.
 	RetryAfter time.Duration
+	// RateLimit holds the params of a 429 body (rateLimitLimit,
+	// rateLimitRemaining, rateLimitReset), nil when it carried none:
+	// Iterable documents no such params, so they are used where present.
+	RateLimit *RateLimit
 	// Endpoint is the API path, such as /api/users/bulkUpdate.
 	Endpoint string
+	// refusal is the Err* value the request's outcome means, if any.
+	refusal error
+}
+
+// Is lets errors.Is match the refusal an answer means (ErrEmailTaken,
+// ErrUserForgotten, ErrUserNotFound).
+func (e *APIError) Is(target error) bool {
+	return e.refusal != nil && e.refusal == target
 }
 
 // Error describes the failure by endpoint, status and code: it holds
@@ -227,4 +259,39 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// redactIdentifiers replaces the identifiers of a single-user request in
+// e.Msg: Iterable names them in its messages ("Cannot change user Some(x) to
+// y"), and errors are logged above debug level, where personal data must
+// not appear. Params, which may hold them too, are not part of Error().
+func redactIdentifiers(e *APIError, ids ...string) {
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		e.Msg = replaceFold(e.Msg, id, redactedIdentifier)
+	}
+}
+
+// replaceFold replaces every case-insensitive occurrence of old in s.
+// Iterable lowercases emails, so a message may spell one differently.
+func replaceFold(s, old, repl string) string {
+	lower, lowOld := strings.ToLower(s), strings.ToLower(old)
+	if len(lower) != len(s) || len(lowOld) != len(old) {
+		// Lowercasing changed byte lengths (non-ASCII): offsets would not
+		// line up, so fall back to exact matches.
+		return strings.ReplaceAll(s, old, repl)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(lower, lowOld)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s, lower = s[i+len(old):], lower[i+len(old):]
+	}
 }

@@ -8,10 +8,12 @@ import (
 	"github.com/attrsync/attrsync/internal/ratelimit"
 )
 
-// The limiters of internal/ratelimit slot into the client as Pacers.
+// The limiters of internal/ratelimit slot into the client as Pacers, the
+// adaptive ones as Adaptive.
 var (
-	_ Pacer = (*ratelimit.Local)(nil)
-	_ Pacer = (*ratelimit.Global)(nil)
+	_ Pacer    = (*ratelimit.Local)(nil)
+	_ Pacer    = (*ratelimit.Global)(nil)
+	_ Adaptive = (*ratelimit.Adaptive)(nil)
 )
 
 // TestTooManyRequestsSlowsRealLimiter checks that a 429 pauses the next

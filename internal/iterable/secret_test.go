@@ -44,6 +44,13 @@ func TestAPIKeyNeverShown(t *testing.T) {
 	cancel()
 	_, err = c.BulkUpdate(ctx, twoUsers)
 	errs = append(errs, err)
+	_, err = c.UserFields(t.Context())
+	errs = append(errs, err)
+	errs = append(errs, c.UpdateEmail(t.Context(), email("a@b.co"), "c@d.co"))
+	_, err = c.DeleteUser(t.Context(), userID("u1"))
+	errs = append(errs, err)
+	_, err = c.ExportUsers(t.Context(), time.Unix(0, 0), time.Now(), func(ExportedUser) error { return nil })
+	errs = append(errs, err)
 
 	var out strings.Builder
 	for _, v := range []any{c, *c} {

@@ -75,7 +75,7 @@ func TestAuthOutageDoesNotUseUpRetries(t *testing.T) {
 	r := e.start(e.config("g", "retry: {initial_interval: 20ms, max_interval: 100ms, max_elapsed: 500ms}"))
 	eventually(t, 30*time.Second, "not-ready", func() bool { ok, _ := r.sys.Pipeline.Ready(); return !ok })
 	time.Sleep(time.Second) // longer than max_elapsed
-	e.sim.SetFaults(sim.Faults{Burst: 1, BurstStatus: 503})
+	e.sim.SetFaults(sim.Faults{Burst: 1, BurstStatus: 503, Endpoints: []string{sim.EndpointBulkUpdate}})
 	r.waitFinished(t, 1)
 	st := r.sys.Stats()
 	r.close(t)

@@ -112,7 +112,7 @@ func TestBadInputCorpus(t *testing.T) {
 			t.Errorf("the good message after %q was not synced", c.name)
 		}
 	}
-	for _, req := range bulkRequests(e.sim) {
+	for _, req := range testenv.BulkRequests(e.sim) {
 		if req.Status == 413 {
 			t.Error("a request over Iterable's body limit was sent")
 		}

@@ -44,13 +44,18 @@ type API interface {
 	CheckKey(ctx context.Context) error
 }
 
-// Pacer hands out bulkUpdate turns at the sync's rate (internal/ratelimit).
+// Pacer hands out bulkUpdate turns at the sync's rate (internal/ratelimit)
+// and adapts that rate to what Iterable answers.
 type Pacer interface {
 	// Wait returns when one request may be sent, and how long that took.
 	// An error other than ctx's is the pacer's own (a Redis outage).
 	Wait(ctx context.Context) (time.Duration, error)
-	// Penalize holds back every turn for d after Iterable answered 429.
-	Penalize(ctx context.Context, d time.Duration) error
+	// Throttled reports a 429: wait is how long Iterable asked to hold
+	// back, limit the rateLimitLimit it reported (0: none).
+	Throttled(ctx context.Context, wait time.Duration, limit int) error
+	// Succeeded reports an answer that got through Iterable's rate limit
+	// (anything but a 429, a server error or no answer).
+	Succeeded(ctx context.Context) error
 }
 
 // DeadLetters appends records to the dead-letter topic durably, each once.

@@ -176,7 +176,8 @@ func (p *spacedPacer) Wait(ctx context.Context) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-func (p *spacedPacer) Penalize(context.Context, time.Duration) error { return nil }
+func (p *spacedPacer) Throttled(context.Context, time.Duration, int) error { return nil }
+func (p *spacedPacer) Succeeded(context.Context) error                     { return nil }
 
 // fakeDLQ keeps dead letters; fail, when set, fails writes.
 type fakeDLQ struct {

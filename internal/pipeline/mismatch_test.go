@@ -61,7 +61,7 @@ func TestTypeMismatchIsNarrowedToOffenders(t *testing.T) {
 					t.Errorf("%s: in Iterable %v, offender %v", email, ok, offenders[email])
 				}
 			}
-			for _, req := range bulkRequests(e.sim) {
+			for _, req := range testenv.BulkRequests(e.sim) {
 				if req.Endpoint != sim.EndpointBulkUpdate {
 					t.Errorf("narrowing used %s; only bulkUpdate may write", req.Endpoint)
 				}

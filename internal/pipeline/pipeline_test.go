@@ -12,16 +12,6 @@ import (
 	"github.com/attrsync/attrsync/internal/testenv"
 )
 
-func bulkRequests(s *sim.Server) []sim.Request {
-	var out []sim.Request
-	for _, r := range s.Requests() {
-		if r.Endpoint == sim.EndpointBulkUpdate {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 func TestSyncEndsWithLastValues(t *testing.T) {
 	e := newEnv(t, 4, sim.Options{})
 	h := testenv.History(150, 6, 1)
@@ -37,7 +27,7 @@ func TestSyncEndsWithLastValues(t *testing.T) {
 	if st.Consumed != int64(len(h.Msgs)) || st.Finished() != st.Consumed {
 		t.Errorf("consumed %d, finished %d, produced %d", st.Consumed, st.Finished(), len(h.Msgs))
 	}
-	for _, req := range bulkRequests(e.sim) {
+	for _, req := range testenv.BulkRequests(e.sim) {
 		if req.Status != 200 {
 			t.Errorf("a bulkUpdate got %d %s", req.Status, req.Code)
 		}
@@ -54,13 +44,13 @@ func TestSyncEndsWithLastValues(t *testing.T) {
 	}
 
 	// A new group over the same state finds everything already synced.
-	before := len(bulkRequests(e.sim))
+	before := len(testenv.BulkRequests(e.sim))
 	r2 := e.start(e.config("g2"))
 	r2.waitFinished(t, int64(len(h.Msgs)))
 	e.waitCommitted("g2")
 	st2 := r2.sys.Stats()
 	r2.close(t)
-	if after := len(bulkRequests(e.sim)); after != before {
+	if after := len(testenv.BulkRequests(e.sim)); after != before {
 		t.Errorf("re-consuming the stream sent %d requests, want 0", after-before)
 	}
 	if st2.Stale+st2.Unchanged != int64(len(h.Msgs)) {
@@ -73,12 +63,12 @@ func TestOnlyChangedAttributesAreSent(t *testing.T) {
 	r := e.start(e.config("g"))
 	row := testenv.Row{"id": 1, "email": "ann@example.com", "first_name": "Ann", "plan": map[string]any{"tier": "pro"}, "version": 1, "signup_at": 1700000000000}
 	step := func(n int64, change func(testenv.Row)) []sim.Request {
-		before := len(bulkRequests(e.sim))
+		before := len(testenv.BulkRequests(e.sim))
 		row = testenv.Clone(row)
 		change(row)
 		e.kafka.Produce(topic, testenv.Upsert(1, row))
 		r.waitFinished(t, n)
-		return bulkRequests(e.sim)[before:]
+		return testenv.BulkRequests(e.sim)[before:]
 	}
 	if reqs := step(1, func(testenv.Row) {}); len(reqs) != 1 || len(reqs[0].Bulk.Users[0].DataFields) != 4 {
 		t.Fatalf("first sight: %d requests, want 1 with all 4 attributes", len(reqs))

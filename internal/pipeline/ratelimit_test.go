@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/app"
+	"github.com/attrsync/attrsync/internal/testenv"
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/kafka"
@@ -83,7 +84,7 @@ func TestRateLimitIsRespected(t *testing.T) {
 			if st.TooManyRequests != 0 {
 				t.Errorf("Iterable answered %d requests with 429", st.TooManyRequests)
 			}
-			reqs := bulkRequests(e.sim)
+			reqs := testenv.BulkRequests(e.sim)
 			users := 0
 			for _, r := range reqs {
 				users += r.Users

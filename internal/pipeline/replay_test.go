@@ -29,11 +29,11 @@ func (e *env) replay(force bool, opts app.Options) ([]sim.Request, pipeline.Snap
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	before := len(bulkRequests(e.sim))
+	before := len(testenv.BulkRequests(e.sim))
 	if err := sys.Replay(ctx, ranges); err != nil {
 		e.t.Fatal(err)
 	}
-	return bulkRequests(e.sim)[before:], sys.Stats()
+	return testenv.BulkRequests(e.sim)[before:], sys.Stats()
 }
 
 func TestReplay(t *testing.T) {

@@ -20,7 +20,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 	for _, status := range []int{408, 429, 500, 502, 503, 504} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			e := newEnv(t, 2, sim.Options{})
-			e.sim.SetFaults(sim.Faults{Burst: 4, BurstStatus: status})
+			e.sim.SetFaults(sim.Faults{Burst: 4, BurstStatus: status, Endpoints: []string{sim.EndpointBulkUpdate}})
 			h := testenv.History(40, 3, uint64(status))
 			e.kafka.Produce(topic, h.Msgs...)
 			r := e.start(e.config("g"))
@@ -76,7 +76,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	r := e.start(e.config("g"))
 	r.waitFinished(t, 1)
 	r.close(t)
-	reqs := bulkRequests(e.sim)
+	reqs := testenv.BulkRequests(e.sim)
 	if len(reqs) != 1 || reqs[0].Status != 200 {
 		t.Fatalf("simulator saw %d bulkUpdate requests, want the 1 retry accepted", len(reqs))
 	}

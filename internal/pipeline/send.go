@@ -195,10 +195,7 @@ func (s *Session) deliver(items []*sendItem, haveTurn bool) {
 		var err error
 		res, err = s.p.API.BulkUpdate(ctx, req)
 		s.p.stats.request(statusOf(err), size)
-		if status := statusOf(err); status == 429 {
-			d, _ := iterable.RetryAfter(err)
-			_ = s.p.Pacer.Penalize(ctx, max(d, time.Second))
-		}
+		s.report(ctx, err)
 		return err
 	}, before)
 	end(attempts, err)
@@ -216,5 +213,22 @@ func (s *Session) deliver(items []*sendItem, haveTurn bool) {
 		for _, it := range items {
 			s.reject(ctx, it, f)
 		}
+	}
+}
+
+// report tells the pacer how Iterable's rate limit took a request, so it
+// settles on what other clients of the project leave. Best effort: a pacer
+// that cannot record it (its Redis is down) still paces.
+func (s *Session) report(ctx context.Context, err error) {
+	if b, ok := iterable.IsRateLimited(err); ok {
+		wait := b.Wait
+		if wait <= 0 {
+			wait = iterable.DefaultPenalty
+		}
+		_ = s.p.Pacer.Throttled(ctx, wait, b.Limit)
+		return
+	}
+	if status := statusOf(err); status != 0 && status < 500 {
+		_ = s.p.Pacer.Succeeded(ctx)
 	}
 }

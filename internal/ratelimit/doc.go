@@ -9,4 +9,11 @@
 //
 // Both also implement Pacer: a 429 that still arrives (another tool writing
 // to the same project, say) pauses every waiter sharing the budget.
+//
+// Adaptive limiters go further when another client shares the project's
+// quota: they lower their pace on 429s and climb back on successes (AIMD,
+// see AIMD), per process (NewAdaptiveLocal) or for every process of the
+// sync together, with the state in Redis changed only by Lua scripts
+// (NewAdaptiveGlobal). NewAdaptive builds one per endpoint budget (Budgets)
+// from the config; Rate reports the pace in force for a metric.
 package ratelimit

@@ -16,12 +16,28 @@ import (
 // the rate, never rise above it.
 type spacer struct {
 	interval time.Duration
-	turn     chan struct{} // one-slot semaphore: whoever holds it owns last
-	last     time.Time
+	// every, when set, is the interval instead, read anew on each wake-up:
+	// an adaptive limiter's pace changes while callers wait.
+	every func() time.Duration
+	turn  chan struct{} // one-slot semaphore: whoever holds it owns last
+	last  time.Time
 }
 
 func newSpacer(interval time.Duration) *spacer {
 	return &spacer{interval: interval, turn: make(chan struct{}, 1)}
+}
+
+// newVariableSpacer returns a spacer whose interval is every().
+func newVariableSpacer(every func() time.Duration) *spacer {
+	return &spacer{every: every, turn: make(chan struct{}, 1)}
+}
+
+// period is the interval in force.
+func (s *spacer) period() time.Duration {
+	if s.every != nil {
+		return s.every()
+	}
+	return s.interval
 }
 
 // wait returns when the caller may go, after also sleeping out hold (a
@@ -36,7 +52,7 @@ func (s *spacer) wait(ctx context.Context, hold func() time.Duration, grant func
 	}
 	defer func() { <-s.turn }()
 	for {
-		d := max(time.Until(s.last.Add(s.interval)), hold())
+		d := max(time.Until(s.last.Add(s.period())), hold())
 		if d <= 0 {
 			break
 		}

@@ -21,7 +21,10 @@ import (
 //	POST /_sim/seed              {"email","userId","dataFields"} (SeedUser)
 //	POST /_sim/forget            {"id"} (Forget)
 //	POST /_sim/reset             Reset
+//	GET  /_sim/quota             what other clients take (QuotaTaken)
+//	POST /_sim/quota             {"endpoint","perSecond"} (TakeQuota)
 func (s *Server) registerAdmin(mux *http.ServeMux) {
+	s.registerQuotaAdmin(mux)
 	mux.HandleFunc("GET /_sim/profiles", func(w http.ResponseWriter, _ *http.Request) {
 		adminJSON(w, http.StatusOK, s.Profiles())
 	})

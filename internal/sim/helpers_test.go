@@ -26,6 +26,15 @@ func newSim(t *testing.T, opts Options) (*Server, string) {
 	if opts.LookupPerSecond == 0 {
 		opts.LookupPerSecond = -1
 	}
+	if opts.GetFieldsPerSecond == 0 {
+		opts.GetFieldsPerSecond = -1
+	}
+	if opts.DeletePerSecond == 0 {
+		opts.DeletePerSecond = -1
+	}
+	if opts.ExportPerMinute == 0 {
+		opts.ExportPerMinute = -1
+	}
 	s := New(opts)
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)

@@ -47,6 +47,10 @@ type Stats struct {
 	// OrderRegressions counts accepted updates whose Options.VersionField
 	// was lower than the profile's: an older value overwrote a newer one.
 	OrderRegressions int `json:"orderRegressions"`
+	// EmailsUpdated counts profiles updateEmail moved to a new email.
+	EmailsUpdated int `json:"emailsUpdated"`
+	// UsersDeleted counts profiles removed by a delete that took effect.
+	UsersDeleted int `json:"usersDeleted"`
 	// Profiles is the number of profiles held now.
 	Profiles int `json:"profiles"`
 }
@@ -61,6 +65,8 @@ type counters struct {
 	tooMany          int
 	rateLimited      int
 	orderRegressions int
+	emailsUpdated    int
+	usersDeleted     int
 }
 
 func (c *counters) init() { *c = counters{requests: map[string]map[int]int{}} }
@@ -98,6 +104,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.applyDeletions()
 	reqs := make(map[string]map[int]int, len(s.stats.requests))
 	for ep, m := range s.stats.requests {
 		reqs[ep] = maps.Clone(m)
@@ -111,18 +118,23 @@ func (s *Server) Stats() Stats {
 		TooManyRequests:  s.stats.tooMany,
 		RateLimited:      s.stats.rateLimited,
 		OrderRegressions: s.stats.orderRegressions,
+		EmailsUpdated:    s.stats.emailsUpdated,
+		UsersDeleted:     s.stats.usersDeleted,
 		Profiles:         s.st.count(),
 	}
 }
 
 // Reset forgets everything the project learned (profiles, field types,
-// forgotten users), the request log, counters, rate-limit state and faults,
-// keeping the Options.
+// forgotten users, pending deletions), the request log, counters, rate-limit
+// state, quota taken by other clients and faults, keeping the Options.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	s.st.init()
 	s.stats.init()
 	s.requests = nil
+	s.deletions = nil
+	s.pendingDeletions.Store(0)
+	s.taken = map[string]float64{}
 	s.mu.Unlock()
 	for _, l := range s.limiters {
 		l.reset()

@@ -5,9 +5,12 @@
 // It models one hybrid project (users have an email and/or a userId) and
 // serves:
 //
-//	POST /api/users/bulkUpdate
-//	GET  /api/users/getByEmail?email=      GET /api/users/{email}
-//	GET  /api/users/byUserId?userId=       GET /api/users/byUserId/{userId}
+//	POST   /api/users/bulkUpdate
+//	GET    /api/users/getByEmail?email=      GET /api/users/{email}
+//	GET    /api/users/byUserId?userId=       GET /api/users/byUserId/{userId}
+//	GET    /api/users/getFields              POST /api/users/updateEmail
+//	DELETE /api/users/{email}                DELETE /api/users/byUserId/{userId}
+//	GET    /api/export/data.json?dataTypeName=user
 //
 // plus admin endpoints under /_sim/ (see admin.go) for black-box tests of the
 // iterable-sim binary. Every API request is checked for the Api-Key header,
@@ -29,6 +32,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +44,11 @@ const (
 	EndpointGetByEmailPath = "getByEmailPath" // GET /api/users/{email}
 	EndpointByUserID       = "byUserId"       // GET /api/users/byUserId?userId=
 	EndpointByUserIDPath   = "byUserIdPath"   // GET /api/users/byUserId/{userId}
+	EndpointGetFields      = "getFields"      // GET /api/users/getFields
+	EndpointUpdateEmail    = "updateEmail"    // POST /api/users/updateEmail
+	EndpointDeleteByEmail  = "deleteByEmail"  // DELETE /api/users/{email}
+	EndpointDeleteByUserID = "deleteByUserId" // DELETE /api/users/byUserId/{userId}
+	EndpointExport         = "exportData"     // GET /api/export/data.json
 	EndpointUnknown        = "unknown"        // anything else; answered 404 NotFound
 )
 
@@ -47,6 +56,15 @@ const (
 const (
 	DefaultBulkUpdatePerSecond = 5.0
 	DefaultLookupPerSecond     = 100.0
+	DefaultGetFieldsPerSecond  = 3.0
+	DefaultDeletePerSecond     = 100.0
+	DefaultExportPerMinute     = 4.0
+	// DefaultDeleteDelay is how long a deleted user stays visible. Iterable
+	// documents its deletes as asynchronous without saying how long they
+	// take; a second is long enough for a client that writes to a user
+	// right after deleting it to see its write vanish, as it could in
+	// Iterable.
+	DefaultDeleteDelay = time.Second
 	// DefaultMaxBodyBytes is Iterable's "4MB" bulkUpdate body limit read as
 	// decimal megabytes. The stricter reading is the useful one for a test
 	// oracle: a client that fits 4,000,000 bytes fits 4 MiB too, and it is the
@@ -70,9 +88,35 @@ type Options struct {
 	// RateTolerance is how early relative to an even pace a request may
 	// arrive: 0 means DefaultRateTolerance, negative means none (strict).
 	RateTolerance time.Duration
+	// GetFieldsPerSecond limits getFields: 0 means 3, negative unlimited.
+	GetFieldsPerSecond float64
+	// DeletePerSecond limits each delete endpoint: 0 means 100, negative
+	// unlimited.
+	DeletePerSecond float64
+	// UpdateEmailPerSecond limits updateEmail. Iterable states no limit for
+	// it, so 0 means unlimited here; set one to test a client's pacing.
+	UpdateEmailPerSecond float64
+	// ExportPerMinute limits the export: 0 means 4 per minute, negative
+	// unlimited.
+	ExportPerMinute float64
 	// RetryAfter adds a Retry-After header (whole seconds, at least 1) to 429
 	// answers. Off by default because Iterable documents none.
 	RetryAfter bool
+	// RateLimitParams adds params {rateLimitLimit, rateLimitRemaining,
+	// rateLimitReset} to 429 bodies: the endpoint's limit per its window
+	// (per second; per minute for the export), 0, and when the next request
+	// would be admitted in Unix milliseconds. Off by default because
+	// Iterable documents no such params.
+	RateLimitParams bool
+
+	// DeleteDelay is how long a deleted user stays in the project before the
+	// asynchronous deletion takes effect: 0 means DefaultDeleteDelay,
+	// negative means at once.
+	DeleteDelay time.Duration
+	// ExportBySignupDate makes the user export's date range select users by
+	// signupDate. By default it selects by profileUpdatedAt; Iterable does
+	// not document which one it uses.
+	ExportBySignupDate bool
 
 	// CreateNewFields is the project's "allow unrecognized fields" setting,
 	// used when a request does not carry createNewFields: nil means true.
@@ -114,13 +158,21 @@ type Server struct {
 	now       func() time.Time
 	mux       *http.ServeMux
 	limiters  map[string]*gcra // immutable after New; nil entry = unlimited
+	delDelay  time.Duration
 
 	faults faultState
 
-	mu       sync.Mutex // guards st, stats and requests
+	mu       sync.Mutex // guards st, stats, requests, deletions and taken
 	st       store
 	stats    counters
 	requests []Request
+	// deletions are accepted deletes waiting to take effect, oldest first;
+	// pendingDeletions is their number, read without the lock so that a
+	// request need not take it when there are none.
+	deletions        []deletion
+	pendingDeletions atomic.Int32
+	// taken is what TakeQuota gave other clients, per endpoint.
+	taken map[string]float64
 }
 
 // New returns a simulated project configured by opts.
@@ -160,22 +212,41 @@ func New(opts Options) *Server {
 	}
 	bulk := rateOrDefault(opts.BulkUpdatePerSecond, DefaultBulkUpdatePerSecond)
 	lookup := rateOrDefault(opts.LookupPerSecond, DefaultLookupPerSecond)
+	del := rateOrDefault(opts.DeletePerSecond, DefaultDeletePerSecond)
 	s.limiters = map[string]*gcra{
 		EndpointBulkUpdate:     newGCRA(bulk, tol),
 		EndpointGetByEmail:     newGCRA(lookup, tol),
 		EndpointGetByEmailPath: newGCRA(lookup, tol),
 		EndpointByUserID:       newGCRA(lookup, tol),
 		EndpointByUserIDPath:   newGCRA(lookup, tol),
+		EndpointGetFields:      newGCRA(rateOrDefault(opts.GetFieldsPerSecond, DefaultGetFieldsPerSecond), tol),
+		EndpointUpdateEmail:    newGCRA(opts.UpdateEmailPerSecond, tol),
+		EndpointDeleteByEmail:  newGCRA(del, tol),
+		EndpointDeleteByUserID: newGCRA(del, tol),
+		EndpointExport:         newGCRAPer(rateOrDefault(opts.ExportPerMinute, DefaultExportPerMinute)/60, time.Minute, tol),
+	}
+	s.delDelay = opts.DeleteDelay
+	switch {
+	case s.delDelay == 0:
+		s.delDelay = DefaultDeleteDelay
+	case s.delDelay < 0:
+		s.delDelay = 0
 	}
 	s.st.init()
 	s.stats.init()
+	s.taken = map[string]float64{}
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/users/bulkUpdate", s.api(EndpointBulkUpdate, s.handleBulkUpdate))
 	mux.Handle("GET /api/users/getByEmail", s.api(EndpointGetByEmail, s.handleGetByEmail))
 	mux.Handle("GET /api/users/byUserId", s.api(EndpointByUserID, s.handleByUserID))
 	mux.Handle("GET /api/users/byUserId/{userId...}", s.api(EndpointByUserIDPath, s.handleByUserIDPath))
+	mux.Handle("GET /api/users/getFields", s.api(EndpointGetFields, s.handleGetFields))
 	mux.Handle("GET /api/users/{email...}", s.api(EndpointGetByEmailPath, s.handleGetByEmailPath))
+	mux.Handle("POST /api/users/updateEmail", s.api(EndpointUpdateEmail, s.handleUpdateEmail))
+	mux.Handle("DELETE /api/users/byUserId/{userId...}", s.api(EndpointDeleteByUserID, s.handleDeleteByUserID))
+	mux.Handle("DELETE /api/users/{email...}", s.api(EndpointDeleteByEmail, s.handleDeleteByEmail))
+	mux.Handle("GET /api/export/data.json", s.api(EndpointExport, s.handleExport))
 	mux.Handle("/", s.api(EndpointUnknown, s.handleNotFound))
 	s.registerAdmin(mux)
 	s.mux = mux
@@ -226,17 +297,22 @@ func (s *Server) api(endpoint string, h apiHandler) http.Handler {
 		}
 		if ok, retryIn := lim.allow(s.now()); !ok {
 			rec.RateLimited = true
-			s.writeTooMany(w, rec, endpoint, retryIn)
+			s.writeTooMany(w, rec, lim, endpoint, retryIn)
 			return
 		}
 		if status, kind := s.faults.inject(endpoint); status != 0 {
 			rec.Fault = kind
 			if status == http.StatusTooManyRequests {
-				s.writeTooMany(w, rec, endpoint, time.Second)
+				s.writeTooMany(w, rec, lim, endpoint, time.Second)
 				return
 			}
 			s.writeError(w, rec, status, "GenericError", "Simulated failure ("+kind+")", nil)
 			return
+		}
+		if s.pendingDeletions.Load() > 0 {
+			s.mu.Lock()
+			s.applyDeletions()
+			s.mu.Unlock()
 		}
 		h(w, r, rec)
 	})
@@ -277,13 +353,23 @@ func (s *Server) writeBadKey(w http.ResponseWriter, r *http.Request, rec *Reques
 		map[string]any{"ip": ip, "endpoint": r.URL.Path})
 }
 
-func (s *Server) writeTooMany(w http.ResponseWriter, rec *Request, endpoint string, retryIn time.Duration) {
+// writeTooMany answers 429 RateLimitExceeded for lim (nil for an injected
+// 429 on an unlimited endpoint).
+func (s *Server) writeTooMany(w http.ResponseWriter, rec *Request, lim *gcra, endpoint string, retryIn time.Duration) {
 	if s.opts.RetryAfter {
 		secs := max(1, int(math.Ceil(retryIn.Seconds())))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
+	var params any
+	if s.opts.RateLimitParams && lim != nil {
+		params = map[string]any{
+			"rateLimitLimit":     lim.limitPerWindow(),
+			"rateLimitRemaining": 0,
+			"rateLimitReset":     s.now().Add(retryIn).UnixMilli(),
+		}
+	}
 	s.writeError(w, rec, http.StatusTooManyRequests, "RateLimitExceeded",
-		"Exceeded rate limit for "+endpoint, nil)
+		"Exceeded rate limit for "+endpoint, params)
 }
 
 func (s *Server) writeError(w http.ResponseWriter, rec *Request, status int, code, msg string, params any) {

@@ -144,6 +144,7 @@ func (st *store) remove(p *profile) {
 func (s *Server) Profiles() map[string]Profile {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.applyDeletions()
 	out := make(map[string]Profile, s.st.count())
 	for _, p := range s.st.all() {
 		snap := p.snapshot()
@@ -157,6 +158,7 @@ func (s *Server) Profiles() map[string]Profile {
 func (s *Server) Profile(id string) (Profile, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.applyDeletions()
 	p := s.st.lookup(id)
 	if p == nil {
 		return Profile{}, false

@@ -10,7 +10,9 @@ import (
 )
 
 // Reset drops all state of the sync and reports how many user records it
-// removed. The next pass re-sends every user's attributes. On Redis Cluster
+// removed: every key under <prefix>:<sync>, so also the existence set and
+// the checkpoint `attrsync prime` left, and the adaptive rate limiters'
+// state. The next pass re-sends every user's attributes. On Redis Cluster
 // every master is scanned: a SCAN through the cluster client would only see
 // the keys of one node.
 func (s *Store) Reset(ctx context.Context) (int, error) {

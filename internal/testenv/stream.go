@@ -105,3 +105,15 @@ func CheckProfiles(t testing.TB, s *sim.Server, want map[string]Row) {
 		t.Errorf("%d order regressions: an older value overwrote a newer one", n)
 	}
 }
+
+// BulkRequests returns the bulkUpdate requests the simulator received, in
+// order: the writes, without lookups and other reads.
+func BulkRequests(s *sim.Server) []sim.Request {
+	var out []sim.Request
+	for _, r := range s.Requests() {
+		if r.Endpoint == sim.EndpointBulkUpdate {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -2,11 +2,14 @@
 // Iterable's own Swagger 2.0 description of its API.
 //
 // The definitions live in definitions.json beside this file: a verbatim copy
-// of the definitions used by POST /api/users/bulkUpdate and the GET user
-// lookups, taken from api-docs.json of the Iterable/api-client repository (MIT
-// licence, spec version 1.8). It is the only copy in the module: the simulator's
-// tests validate its responses with it, and the API client's tests validate the
-// requests attrsync sends, so both sides are held to the same contract.
+// of the definitions used by the endpoints attrsync calls, taken from
+// api-docs.json of the Iterable/api-client repository (MIT licence, spec
+// version 1.8). operations.json holds the operation objects of the endpoints
+// whose parameters are more than one body (the export, getFields,
+// updateEmail, the deletes), so ValidateRequest can check query and path
+// parameters too. They are the only copies in the module: the simulator's
+// tests validate its responses with them, and the API client's tests validate
+// the requests attrsync sends, so both sides are held to the same contract.
 //
 // Swagger 2.0 schema objects are nearly JSON Schema draft 4, so the document is
 // compiled as draft 4 with two adaptations, both made because Swagger 2.0

@@ -72,7 +72,7 @@ func TestDefinitionsMatchReference(t *testing.T) {
 			t.Errorf("definition %s differs from the reference", name)
 		}
 	}
-	if got := Definitions(); len(got) != 7 {
+	if got := Definitions(); len(got) != 9 {
 		t.Errorf("Definitions() = %v", got)
 	}
 }

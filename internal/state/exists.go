@@ -1,0 +1,118 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/attrsync/attrsync/internal/change"
+)
+
+// Existence is the set of users known to exist in Iterable, for update
+// mode: `attrsync prime` fills it from Iterable's user export, so that users
+// Iterable already has need no lookup before they are updated.
+//
+// It lives beside the per-user records, not in them, so their format is
+// untouched: the same 4096 buckets, as hashes <prefix>:<sync>:e:<bucket>,
+// each user a field named by the 8-byte hash of its identifier the records
+// use, with an empty value. In Redis's listpack encoding a primed user
+// costs about 16 bytes (15.5 measured at 200,000 users by
+// TestExistenceMemoryPerUser), so a million users take about 16 MB. Like the
+// records, buckets stay listpacks up to about four million users
+// (hash-max-listpack-entries 1024, see the README).
+type Existence struct {
+	rdb  redis.UniversalClient
+	base string // <prefix>:<sync>
+}
+
+// NewExistence returns the existence set of sync syncName.
+func NewExistence(rdb redis.UniversalClient, keyPrefix, syncName string) *Existence {
+	return &Existence{rdb: rdb, base: keyPrefix + ":" + syncName}
+}
+
+// Existence returns the existence set of the store's sync.
+func (s *Store) Existence() *Existence { return &Existence{rdb: s.rdb, base: s.base} }
+
+// existsKey is the Redis key of a bucket of the existence set.
+func (e *Existence) existsKey(bucket uint32) string {
+	b := make([]byte, 0, len(e.base)+8)
+	b = append(b, e.base...)
+	b = append(b, ":e:"...)
+	b = strconv.AppendUint(b, uint64(bucket), 10)
+	return string(b)
+}
+
+// MarkExisting adds users to the set, in one pipelined round trip.
+func (e *Existence) MarkExisting(ctx context.Context, ids []change.Identifier) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	pipe := e.rdb.Pipeline()
+	for _, id := range ids {
+		k := keyOf(id)
+		pipe.HSet(ctx, e.existsKey(k.bucket), string(k.field[:]), "")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("state: mark %d users existing: %w", len(ids), err)
+	}
+	return nil
+}
+
+// Unmark removes users from the set (Iterable deleted them), in one
+// pipelined round trip.
+func (e *Existence) Unmark(ctx context.Context, ids []change.Identifier) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	pipe := e.rdb.Pipeline()
+	for _, id := range ids {
+		k := keyOf(id)
+		pipe.HDel(ctx, e.existsKey(k.bucket), string(k.field[:]))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("state: unmark %d users: %w", len(ids), err)
+	}
+	return nil
+}
+
+// Exists reports, for each user, whether the set holds it, in one pipelined
+// round trip.
+func (e *Existence) Exists(ctx context.Context, ids []change.Identifier) ([]bool, error) {
+	out := make([]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	pipe := e.rdb.Pipeline()
+	cmds := make([]*redis.BoolCmd, len(ids))
+	for i, id := range ids {
+		k := keyOf(id)
+		cmds[i] = pipe.HExists(ctx, e.existsKey(k.bucket), string(k.field[:]))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("state: look %d users up in the existence set: %w", len(ids), err)
+	}
+	for i, c := range cmds {
+		out[i] = c.Val()
+	}
+	return out, nil
+}
+
+// Count returns how many users the set holds, in one pipelined round trip
+// over the buckets.
+func (e *Existence) Count(ctx context.Context) (int64, error) {
+	pipe := e.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, 1<<bucketBits)
+	for b := range cmds {
+		cmds[b] = pipe.HLen(ctx, e.existsKey(uint32(b)))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("state: count the existence set: %w", err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
