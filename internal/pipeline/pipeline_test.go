@@ -181,7 +181,7 @@ func TestUpdateModeTouchesOnlyExistingUsers(t *testing.T) {
 			}
 			lookups := 0
 			for _, req := range e.sim.Requests() {
-				if req.Endpoint != sim.EndpointBulkUpdate {
+				if req.Endpoint == sim.EndpointGetByEmail || req.Endpoint == sim.EndpointByUserID {
 					lookups++
 				}
 			}
