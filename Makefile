@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build demo test test-short test-kafka fuzz bench lint deps-test sim clean
+.PHONY: all build demo test test-short test-kafka image test-image test-deploy fuzz bench lint deps-test sim clean
 
 all: build
 
@@ -16,13 +16,16 @@ demo:
 
 ## test: every test with the race detector; tests start their own redis-server
 ## on a free loopback port and an in-process Kafka broker. Then the
-## integration tier on a real Apache Kafka broker (test-kafka).
+## integration tier on a real Apache Kafka broker (test-kafka) and the
+## production image run with podman (test-image). The tiers' packages
+## (realkafka, deploycheck) run only there, with what they need started.
 test: deps-test
 	$(GO) vet $(PKGS)
-	$(GO) test -race -timeout 20m $$($(GO) list $(PKGS) | grep -v /internal/realkafka)
+	$(GO) test -race -timeout 20m $$($(GO) list $(PKGS) | grep -v -e /internal/realkafka -e /internal/deploycheck)
 	$(GO) test -count=1 -run TestQuickRun ./internal/bench
 	$(MAKE) fuzz FUZZTIME=10s
 	$(MAKE) test-kafka
+	$(MAKE) test-image
 
 KAFKA_SH := deploy/local/kafka/kafka.sh
 ## test-kafka: internal/realkafka against a real single-node Kafka broker,
@@ -37,6 +40,37 @@ test-kafka: deps-test
 	export $$broker_env; \
 	echo "kafka: broker on $$ATTRSYNC_KAFKA_BROKERS (SASL_SSL on $$ATTRSYNC_KAFKA_SASL_BROKERS), up in $$(( $$(date +%s) - start ))s"; \
 	$(GO) test -race -count=1 -timeout 15m ./internal/realkafka
+
+## image: the production image (deploy/container/Dockerfile), built with
+## podman from static binaries compiled here (BINARIES=host), so no registry
+## is needed; with a registry, `docker build -f deploy/container/Dockerfile .`
+## builds the same image from source.
+IMAGE ?= localhost/attrsync:dev
+OCI_RUNTIME ?= /usr/sbin/runc
+# The sandbox of the development and CI machines needs these podman settings;
+# a CONTAINERS_CONF of your own wins.
+export CONTAINERS_CONF ?= $(CURDIR)/deploy/local/containers.conf
+PODMAN := podman --runtime $(OCI_RUNTIME)
+IMAGE_CTX := bin/image
+image: deps-test
+	@rm -rf $(IMAGE_CTX) && mkdir -p $(IMAGE_CTX)/usr/local/bin $(IMAGE_CTX)/etc/ssl/certs
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(IMAGE_CTX)/usr/local/bin/attrsync ./cmd/attrsync
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(IMAGE_CTX)/usr/local/bin/iterable-sim ./cmd/iterable-sim
+	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_CTX)/etc/ssl/certs/
+	$(PODMAN) build --quiet -f deploy/container/Dockerfile --build-arg BINARIES=host -t $(IMAGE) .
+	@$(PODMAN) image inspect --format '{{.Size}}' $(IMAGE) | awk '{printf "image $(IMAGE): %.1f MB\n", $$1/1e6}'
+
+## test-image: the image run as a user would (internal/deploycheck, TestImage*):
+## `attrsync demo` inside it, and `attrsync run` inside it with the host's
+## network against a real Kafka broker, a redis-server and the simulator on
+## loopback, until the sync completes and SIGTERM ends it with status 0.
+test-image: image
+	@set -e; \
+	export ATTRSYNC_KAFKA_DIR="$${TMPDIR:-/tmp}/attrsync-kafka-image-$$$$"; \
+	trap '$(KAFKA_SH) stop' EXIT; \
+	export $$($(KAFKA_SH) start); \
+	ATTRSYNC_IMAGE=$(IMAGE) ATTRSYNC_OCI_RUNTIME=$(OCI_RUNTIME) \
+	  $(GO) test -race -count=1 -timeout 10m -run '^TestImage' -v ./internal/deploycheck
 
 ## test-short: the quick unit tests
 test-short:
