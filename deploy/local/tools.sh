@@ -5,7 +5,7 @@
 #   Kubernetes schemas    the JSON schemas the PyPI package kubernetes-validate
 #                         ships, one directory per Kubernetes version
 #   CRDs                  KEDA's ScaledObject and TriggerAuthentication, and the
-#                         Prometheus Operator's ServiceMonitor and PrometheusRule,
+#                         Prometheus Operator's ServiceMonitor,
 #                         read from their Go modules
 #
 #   tools.sh env    make sure everything is there, then print NAME=value lines
@@ -72,8 +72,7 @@ crds() {
     promop=$(module_dir github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR_VERSION")
     tmp=$(scratch)
     cp "$keda/config/crd/bases/keda.sh_scaledobjects.yaml" "$keda/config/crd/bases/keda.sh_triggerauthentications.yaml" "$tmp/"
-    cp "$promop/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
-      "$promop/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" "$tmp/"
+    cp "$promop/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" "$tmp/"
     chmod 644 "$tmp"/*.yaml
     touch "$tmp/.complete"
     rm -rf "$dir"; mv "$tmp" "$dir"

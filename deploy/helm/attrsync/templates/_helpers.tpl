@@ -47,8 +47,17 @@ termination grace period above it.
 {{- $total -}}
 {{- end -}}
 
+{{/* shutdown_grace as written (0 is a value, not unset), default 30s. */}}
+{{- define "attrsync.shutdownGrace" -}}
+{{- if and .Values.config (hasKey .Values.config "shutdown_grace") -}}
+{{- toString .Values.config.shutdown_grace -}}
+{{- else -}}
+30s
+{{- end -}}
+{{- end -}}
+
 {{- define "attrsync.shutdownGraceSeconds" -}}
-{{- include "attrsync.seconds" (default "30s" .Values.config.shutdown_grace) -}}
+{{- include "attrsync.seconds" (include "attrsync.shutdownGrace" .) -}}
 {{- end -}}
 
 {{/* The pod's terminationGracePeriodSeconds: set, or shutdown_grace + 15 s. */}}
@@ -62,7 +71,7 @@ termination grace period above it.
 {{- else -}}
 {{- $t := .Values.terminationGracePeriodSeconds | int -}}
 {{- if le (float64 $t) $grace -}}
-{{- fail (printf "terminationGracePeriodSeconds %d must be longer than shutdown_grace %s: SIGTERM's drain and commit need that time before the kubelet's SIGKILL" $t (toString (default "30s" .Values.config.shutdown_grace))) -}}
+{{- fail (printf "terminationGracePeriodSeconds %d must be longer than shutdown_grace %s: SIGTERM's drain and commit need that time before the kubelet's SIGKILL" $t (include "attrsync.shutdownGrace" .)) -}}
 {{- end -}}
 {{- $t -}}
 {{- end -}}
