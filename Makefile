@@ -16,9 +16,10 @@ demo:
 
 ## test: every test with the race detector; tests start their own redis-server
 ## on a free loopback port and an in-process Kafka broker. Then the
-## integration tier on a real Apache Kafka broker (test-kafka) and the
-## production image run with podman (test-image). The tiers' packages
-## (realkafka, deploycheck) run only there, with what they need started.
+## integration tier on a real Apache Kafka broker (test-kafka), the
+## production image run with podman (test-image) and the Helm chart
+## (test-deploy). The tiers' packages (realkafka, deploycheck) run only
+## there, with what they need started.
 test: deps-test
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 20m $$($(GO) list $(PKGS) | grep -v -e /internal/realkafka -e /internal/deploycheck)
@@ -26,6 +27,7 @@ test: deps-test
 	$(MAKE) fuzz FUZZTIME=10s
 	$(MAKE) test-kafka
 	$(MAKE) test-image
+	$(MAKE) test-deploy
 
 KAFKA_SH := deploy/local/kafka/kafka.sh
 ## test-kafka: internal/realkafka against a real single-node Kafka broker,
@@ -71,6 +73,17 @@ test-image: image
 	export $$($(KAFKA_SH) start); \
 	ATTRSYNC_IMAGE=$(IMAGE) ATTRSYNC_OCI_RUNTIME=$(OCI_RUNTIME) \
 	  $(GO) test -race -count=1 -timeout 10m -run '^TestImage' -v ./internal/deploycheck
+
+## test-deploy: the Helm chart (internal/deploycheck, all but TestImage*):
+## helm lint, helm template with several sets of values, every manifest
+## validated strictly by kubeconform against offline Kubernetes schemas and
+## KEDA's CRDs, KEDA's kafka trigger rules, the rendered config through
+## `attrsync validate`, and the compose stack's config. helm, kubeconform,
+## the schemas and CRDs are built or fetched once (deploy/local/tools.sh).
+test-deploy:
+	@set -e; \
+	export $$(deploy/local/tools.sh env); \
+	$(GO) test -race -count=1 -timeout 10m -skip '^TestImage' ./internal/deploycheck
 
 ## test-short: the quick unit tests
 test-short:

@@ -48,6 +48,8 @@ var chartCases = []chartCase{
 	{"keda", []string{"-f", chartDir + "/ci/keda-values.yaml"}},
 	{"sasl-ssl", []string{"-f", chartDir + "/ci/sasl-ssl-values.yaml"}},
 	{"update-mode", []string{"-f", chartDir + "/ci/update-mode-values.yaml"}},
+	{"keda-two-topics", []string{"-f", chartDir + "/ci/keda-values.yaml",
+		"--set-json", `config.kafka.topics=["app.public.users","app.public.accounts"]`}},
 	{"fixed-replicas", []string{"--set", "replicaCount=3", "--set", "podDisruptionBudget.enabled=false",
 		"--set", "serviceAccount.create=false", "--set", "config.shutdown_grace=90s"}},
 }
@@ -141,11 +143,12 @@ func TestHelmLint(t *testing.T) {
 
 func TestChartRendersWhatIsAskedFor(t *testing.T) {
 	want := map[string][]string{
-		"defaults":       {"ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"},
-		"keda":           {"ConfigMap", "Deployment", "PodDisruptionBudget", "ScaledObject", "Service", "ServiceAccount", "ServiceMonitor"},
-		"sasl-ssl":       {"ConfigMap", "Deployment", "PodDisruptionBudget", "ScaledObject", "Service", "ServiceAccount", "TriggerAuthentication"},
-		"update-mode":    {"ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"},
-		"fixed-replicas": {"ConfigMap", "Deployment", "Service"},
+		"defaults":        {"ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"},
+		"keda":            {"ConfigMap", "Deployment", "PodDisruptionBudget", "ScaledObject", "Service", "ServiceAccount", "ServiceMonitor"},
+		"sasl-ssl":        {"ConfigMap", "Deployment", "PodDisruptionBudget", "ScaledObject", "Service", "ServiceAccount", "TriggerAuthentication"},
+		"update-mode":     {"ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"},
+		"keda-two-topics": {"ConfigMap", "Deployment", "PodDisruptionBudget", "ScaledObject", "Service", "ServiceAccount", "ServiceMonitor"},
+		"fixed-replicas":  {"ConfigMap", "Deployment", "Service"},
 	}
 	for _, c := range chartCases {
 		t.Run(c.name, func(t *testing.T) {
