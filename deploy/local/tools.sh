@@ -7,10 +7,11 @@
 #   CRDs                  KEDA's ScaledObject and TriggerAuthentication, and the
 #                         Prometheus Operator's ServiceMonitor,
 #                         read from their Go modules
+#   compose-spec.json     the Compose file schema, from compose-go's Go module
 #
 #   tools.sh env    make sure everything is there, then print NAME=value lines
 #                   for internal/deploycheck (ATTRSYNC_HELM, ATTRSYNC_KUBECONFORM,
-#                   ATTRSYNC_K8S_SCHEMAS, ATTRSYNC_CRDS)
+#                   ATTRSYNC_K8S_SCHEMAS, ATTRSYNC_CRDS, ATTRSYNC_COMPOSE_SCHEMA)
 set -euo pipefail
 
 HELM_VERSION=v3.22.0
@@ -18,6 +19,7 @@ KUBECONFORM_VERSION=v0.8.0
 K8S_SCHEMAS_VERSION=1.37.0   # kubernetes-validate on PyPI
 KEDA_VERSION=v2.21.0
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
+COMPOSE_GO_VERSION=v2.16.2   # v2.17 needs Go 1.26.11
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/attrsync/tools"
 log() { echo "tools.sh: $*" >&2; }
@@ -80,6 +82,19 @@ crds() {
   echo "$dir"
 }
 
+compose_schema() {
+  local file="$CACHE/compose-spec-$COMPOSE_GO_VERSION.json"
+  if [ ! -f "$file" ]; then
+    local mod tmp
+    mod=$(module_dir github.com/compose-spec/compose-go/v2 "$COMPOSE_GO_VERSION")
+    tmp=$(scratch)
+    cp "$mod/schema/compose-spec.json" "$tmp/compose-spec.json"
+    chmod 644 "$tmp/compose-spec.json"
+    mv "$tmp/compose-spec.json" "$file"; rm -rf "$tmp"
+  fi
+  echo "$file"
+}
+
 case "${1:-}" in
 env)
   command -v go >/dev/null 2>&1 || die "go is missing"
@@ -88,6 +103,7 @@ env)
   echo "ATTRSYNC_KUBECONFORM=$(go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")"
   echo "ATTRSYNC_K8S_SCHEMAS=$(k8s_schemas)"
   echo "ATTRSYNC_CRDS=$(crds)"
+  echo "ATTRSYNC_COMPOSE_SCHEMA=$(compose_schema)"
   ;;
 *)
   echo "usage: $0 env" >&2

@@ -2,16 +2,19 @@ package deploycheck
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/attrsync/attrsync/internal/config"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -134,3 +137,72 @@ func TestDockerfileBuildsWhatExists(t *testing.T) {
 
 // toString renders a YAML scalar (a port number, a duration) as text.
 func toString(v any) string { return fmt.Sprint(v) }
+
+// composeErrors validates a Compose file against the Compose
+// specification's schema (compose-go's compose-spec.json) and returns what
+// it refuses, nil when valid.
+func composeErrors(t *testing.T, data []byte) error {
+	t.Helper()
+	schemaFile := needEnv(t, "ATTRSYNC_COMPOSE_SCHEMA", "the Compose specification's schema (make test-deploy fetches it)")
+	f, err := os.Open(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("compose-spec.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("compose-spec.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Through YAML, then JSON, so the instance has JSON's types (the
+	// validator knows no YAML maps).
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch.Validate(inst)
+}
+
+func TestComposeFileFollowsTheSpec(t *testing.T) {
+	data := read(t, "deploy/compose/compose.yaml")
+	if err := composeErrors(t, data); err != nil {
+		t.Errorf("deploy/compose/compose.yaml: %v", err)
+	}
+	// The check refuses a misspelt key, so the file above passed for real.
+	bad := bytes.Replace(data, []byte("stop_grace_period:"), []byte("stop_grace_periods:"), 1)
+	if err := composeErrors(t, bad); err == nil || !strings.Contains(err.Error(), "stop_grace_periods") {
+		t.Errorf("a misspelt key passed the Compose schema: %v", err)
+	}
+}
+
+func TestComposeBuildsTheImage(t *testing.T) {
+	d := docs(t, "deploy/compose/compose.yaml")[0]
+	services := dig(t, d, "services").(map[string]any)
+	for _, name := range []string{"iterable-sim", "attrsync"} {
+		b, _ := dig(t, services, name, "build").(map[string]any)
+		df, _ := b["dockerfile"].(string)
+		ctx, _ := b["context"].(string)
+		if _, err := os.Stat(filepath.Join(root, "deploy/compose", ctx, df)); err != nil {
+			t.Errorf("service %s builds %s in %s: %v", name, df, ctx, err)
+		}
+	}
+	entry := toString(dig(t, services, "iterable-sim", "entrypoint", 0))
+	if !strings.Contains(string(read(t, "deploy/container/Dockerfile")), strings.TrimPrefix(entry, "/")) {
+		t.Errorf("iterable-sim's entrypoint %s is not where the Dockerfile puts it", entry)
+	}
+}
