@@ -130,7 +130,7 @@ func TestDockerfileBuildsWhatExists(t *testing.T) {
 		}
 	}
 	goLine := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(string(read(t, "go.mod")))
-	if goLine == nil || !strings.Contains(df, "FROM golang:"+goLine[1]) {
+	if goLine == nil || !strings.Contains(df, "FROM docker.io/library/golang:"+goLine[1]+" ") {
 		t.Errorf("the build image must match go.mod's Go %v", goLine)
 	}
 }
