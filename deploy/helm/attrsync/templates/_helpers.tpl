@@ -17,7 +17,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
-attrsync.io/sync: {{ .Values.config.sync.name | quote }}
+attrsync.io/sync: {{ .Values.config.sync.name | trunc 63 | trimAll "-_." | quote }}
 {{- end -}}
 
 {{- define "attrsync.serviceAccountName" -}}
