@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build demo test test-short test-kafka image test-image test-deploy fuzz bench lint deps-test sim clean
+.PHONY: all build demo test test-short test-kafka image test-image test-deploy test-apiserver fuzz bench lint deps-test sim clean
 
 all: build
 
@@ -74,7 +74,7 @@ test-image: image
 	ATTRSYNC_IMAGE=$(IMAGE) ATTRSYNC_OCI_RUNTIME=$(OCI_RUNTIME) \
 	  $(GO) test -race -count=1 -timeout 10m -run '^TestImage' -v ./internal/deploycheck
 
-## test-deploy: the Helm chart (internal/deploycheck, all but TestImage*):
+## test-deploy: the Helm chart (internal/deploycheck but TestImage*, TestAPIServer*):
 ## helm lint, helm template with several sets of values, every manifest
 ## validated strictly by kubeconform against offline Kubernetes schemas and
 ## KEDA's CRDs, KEDA's kafka trigger rules, the rendered config through
@@ -83,7 +83,19 @@ test-image: image
 test-deploy:
 	@set -e; \
 	export $$(deploy/local/tools.sh env); \
-	$(GO) test -race -count=1 -timeout 10m -skip '^TestImage' ./internal/deploycheck
+	$(GO) test -race -count=1 -timeout 10m -skip '^(TestImage|TestAPIServer)' ./internal/deploycheck
+
+## test-apiserver (not part of make test): the chart's manifests and the
+## CRDs applied to a real kube-apiserver with etcd on loopback, with
+## server-side dry run and strict field validation. Both are built from the
+## Go module proxy once (deploy/local/kube; about 7 minutes cold).
+test-apiserver:
+	@set -e; \
+	export $$(deploy/local/tools.sh env); \
+	export ATTRSYNC_KUBE_DIR="$${TMPDIR:-/tmp}/attrsync-kube-make-$$$$"; \
+	trap 'deploy/local/kube/kube.sh stop' EXIT; \
+	export $$(deploy/local/kube/kube.sh start); \
+	$(GO) test -race -count=1 -timeout 10m -run '^TestAPIServer' -v ./internal/deploycheck
 
 ## test-short: the quick unit tests
 test-short:
