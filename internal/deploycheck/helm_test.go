@@ -442,6 +442,8 @@ func TestChartRefusesWhatCannotWork(t *testing.T) {
 		{"client certificate without key", []string{"--set", "kafka.tls.enabled=true", "--set", "kafka.tls.secret=s", "--set", "kafka.tls.certKey=tls.crt"},
 			"a client certificate needs both"},
 		{"no API key Secret", []string{"--set", "iterable.apiKeySecret.name="}, "iterable.apiKeySecret.name"},
+		{"misspelt value", []string{"--set", "autoscalling.enabled=true"}, "additional properties 'autoscalling' not allowed"},
+		{"value of the wrong type", []string{"--set", "autoscaling.partitions=six"}, "/autoscaling/partitions': got string, want integer"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := helmTemplate(t, c.args...)
