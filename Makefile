@@ -59,19 +59,21 @@ image: deps-test
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(IMAGE_CTX)/usr/local/bin/attrsync ./cmd/attrsync
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(IMAGE_CTX)/usr/local/bin/iterable-sim ./cmd/iterable-sim
 	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_CTX)/etc/ssl/certs/
-	$(PODMAN) build --quiet -f deploy/container/Dockerfile --build-arg BINARIES=host -t $(IMAGE) .
+	$(PODMAN) build --quiet --iidfile $(IMAGE_CTX).iid -f deploy/container/Dockerfile --build-arg BINARIES=host -t $(IMAGE) .
 	@$(PODMAN) image inspect --format '{{.Size}}' $(IMAGE) | awk '{printf "image $(IMAGE): %.1f MB\n", $$1/1e6}'
 
 ## test-image: the image run as a user would (internal/deploycheck, TestImage*):
 ## `attrsync demo` inside it, and `attrsync run` inside it with the host's
 ## network against a real Kafka broker, a redis-server and the simulator on
 ## loopback, until the sync completes and SIGTERM ends it with status 0.
+## The tests get the image by the ID this build wrote, not by its tag, which
+## another checkout on the machine may be re-pointing meanwhile.
 test-image: image
 	@set -e; \
 	export ATTRSYNC_KAFKA_DIR="$${TMPDIR:-/tmp}/attrsync-kafka-image-$$$$"; \
 	trap '$(KAFKA_SH) stop' EXIT; \
 	export $$($(KAFKA_SH) start); \
-	ATTRSYNC_IMAGE=$(IMAGE) ATTRSYNC_OCI_RUNTIME=$(OCI_RUNTIME) \
+	ATTRSYNC_IMAGE=$$(cat $(IMAGE_CTX).iid) ATTRSYNC_OCI_RUNTIME=$(OCI_RUNTIME) \
 	  $(GO) test -race -count=1 -timeout 10m -run '^TestImage' -v ./internal/deploycheck
 
 ## test-deploy: the Helm chart (internal/deploycheck but TestImage*, TestAPIServer*):
