@@ -174,6 +174,18 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool,
 	}
 }
 
+// waitListening waits until something accepts connections on addr.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, addr+" to accept connections", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
 func getJSON(url string, v any) error {
 	resp, err := http.Get(url)
 	if err != nil {
@@ -292,12 +304,15 @@ func TestImageRun(t *testing.T) {
 	startProcess(t, "redis.log", "redis-server", "--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no")
 
+	waitListening(t, fmt.Sprintf("127.0.0.1:%d", redisPort))
+
 	sim := filepath.Join(dir, "iterable-sim")
 	if out, err := exec.Command("go", "build", "-o", sim, root+"cmd/iterable-sim").CombinedOutput(); err != nil {
 		t.Fatalf("build iterable-sim: %v\n%s", err, out)
 	}
 	simURL := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	startProcess(t, "iterable-sim.log", sim, "-listen", strings.TrimPrefix(simURL, "http://"), "-api-key", imageAPIKey)
+	waitListening(t, strings.TrimPrefix(simURL, "http://"))
 
 	name := fmt.Sprintf("image-%d", time.Now().UnixNano())
 	topic := "attrsync-" + name
