@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -213,14 +214,41 @@ type simStats struct {
 
 const (
 	imageUsers      = 300
-	imageEvents     = 1200
 	imagePartitions = 3
 )
 
-// produceUsers creates topic and writes imageEvents Debezium update events
-// for imageUsers users, keyed by id; the last event of user u sets
-// first_name to "last-<u>".
-func produceUsers(t *testing.T, brokers []string, topic string) {
+// produceUsers writes rounds × imageUsers Debezium update events to
+// topic, keyed by user id; in the last round user u's first_name becomes
+// "<prefix>-<u>".
+func produceUsers(t *testing.T, brokers []string, topic, prefix string, rounds int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w := &kafkago.Writer{
+		Addr: kafkago.TCP(brokers...), Topic: topic, Balancer: &kafkago.Hash{},
+		RequiredAcks: kafkago.RequireAll, BatchSize: 500, BatchTimeout: time.Millisecond,
+	}
+	defer w.Close()
+	msgs := make([]kafkago.Message, 0, rounds*imageUsers)
+	for r := range rounds {
+		for u := range imageUsers {
+			name := fmt.Sprintf("%s-round%d-%d", prefix, r, u)
+			if r == rounds-1 {
+				name = fmt.Sprintf("%s-%d", prefix, u)
+			}
+			v, _ := json.Marshal(map[string]any{
+				"before": nil, "op": "u", "ts_ms": time.Now().UnixMilli(),
+				"after": map[string]any{"id": u, "email": fmt.Sprintf("User%d@Example.com", u), "first_name": name, "plan": map[string]any{"tier": "pro"}},
+			})
+			msgs = append(msgs, kafkago.Message{Key: fmt.Appendf(nil, `{"id":%d}`, u), Value: v})
+		}
+	}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("produce to %s: %v", topic, err)
+	}
+}
+
+func createTopic(t *testing.T, brokers []string, topic string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -234,26 +262,39 @@ func produceUsers(t *testing.T, brokers []string, topic string) {
 	if err := res.Errors[topic]; err != nil {
 		t.Fatalf("create topic %s: %v", topic, err)
 	}
-	w := &kafkago.Writer{
-		Addr: kafkago.TCP(brokers...), Topic: topic, Balancer: &kafkago.Hash{},
-		RequiredAcks: kafkago.RequireAll, BatchSize: 500, BatchTimeout: time.Millisecond,
-	}
-	defer w.Close()
-	msgs := make([]kafkago.Message, 0, imageEvents)
-	for i := range imageEvents {
-		u := i % imageUsers
-		name := fmt.Sprintf("v%d-%d", i/imageUsers, u)
-		if i >= imageEvents-imageUsers {
-			name = fmt.Sprintf("last-%d", u)
+}
+
+// waitProfiles waits until the simulator holds every user with the
+// first_name of produceUsers' last round under prefix, and checks each.
+func waitProfiles(t *testing.T, simURL, prefix string) {
+	t.Helper()
+	var profiles map[string]simProfile
+	var last string // what the simulator held at the last look, for the timeout
+	waitFor(t, 90*time.Second, "every user's "+prefix+" value in the simulator", func() bool {
+		profiles = nil
+		if err := getJSON(simURL+"/_sim/profiles", &profiles); err != nil {
+			last = err.Error()
+			return false
 		}
-		v, _ := json.Marshal(map[string]any{
-			"before": nil, "op": "u", "ts_ms": time.Now().UnixMilli(),
-			"after": map[string]any{"id": u, "email": fmt.Sprintf("User%d@Example.com", u), "first_name": name, "plan": map[string]any{"tier": "pro"}},
-		})
-		msgs = append(msgs, kafkago.Message{Key: fmt.Appendf(nil, `{"id":%d}`, u), Value: v})
-	}
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatalf("produce to %s: %v", topic, err)
+		done := 0
+		for _, p := range profiles {
+			if strings.HasPrefix(fmt.Sprint(p.DataFields["firstName"]), prefix+"-") &&
+				!strings.HasPrefix(fmt.Sprint(p.DataFields["firstName"]), prefix+"-round") {
+				done++
+			}
+		}
+		last = fmt.Sprintf("%d profiles, %d with their %s value", len(profiles), done, prefix)
+		return len(profiles) == imageUsers && done == imageUsers
+	}, func() string { return last })
+	for _, p := range profiles {
+		var u int
+		if _, err := fmt.Sscanf(p.Email, "user%d@example.com", &u); err != nil {
+			t.Errorf("unexpected profile %q", p.Email)
+			continue
+		}
+		if p.DataFields["firstName"] != fmt.Sprintf("%s-%d", prefix, u) || p.DataFields["planTier"] != "pro" {
+			t.Errorf("profile %s: %v, want firstName %s-%d, planTier pro", p.Email, p.DataFields, prefix, u)
+		}
 	}
 }
 
@@ -316,7 +357,8 @@ func TestImageRun(t *testing.T) {
 
 	name := fmt.Sprintf("image-%d", time.Now().UnixNano())
 	topic := "attrsync-" + name
-	produceUsers(t, brokers, topic)
+	createTopic(t, brokers, topic)
+	produceUsers(t, brokers, topic, "last", 4)
 
 	telemetry := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	const grace = 10 * time.Second
@@ -344,23 +386,50 @@ telemetry: {listen: %q, log_format: text}
 	if err := os.WriteFile(filepath.Join(cfgDir, "attrsync.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-
-	container := "attrsync-" + name
-	mustPodman(t, "run", "-d", "--name", container, "--network", "host",
-		"-e", "ITERABLE_API_KEY="+imageAPIKey, "-v", cfgDir+":/etc/attrsync:ro", img)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if t.Failed() {
+	// run starts the image's default command (run -c /etc/attrsync/attrsync.yaml)
+	// with the host's network, as the container named container.
+	run := func(container string) {
+		mustPodman(t, "run", "-d", "--name", container, "--network", "host",
+			"-e", "ITERABLE_API_KEY="+imageAPIKey, "-v", cfgDir+":/etc/attrsync:ro", img)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
 			logs, _ := podman(ctx, "logs", container)
-			t.Logf("container logs:\n%s", logs)
+			if t.Failed() {
+				t.Logf("%s logs:\n%s", container, logs)
+			}
+			if strings.Contains(logs, imageAPIKey) {
+				t.Errorf("the API key appears in %s's logs", container)
+			}
+			_, _ = podman(ctx, "rm", "-f", "-t", "0", container)
+		})
+	}
+	// stop sends SIGTERM and checks the process drains and exits 0 within
+	// the grace.
+	stop := func(container string) {
+		start := time.Now()
+		mustPodman(t, "kill", "--signal", "TERM", container)
+		ctx, cancel := context.WithTimeout(context.Background(), grace+20*time.Second)
+		defer cancel()
+		out, err := podman(ctx, "wait", container)
+		took := time.Since(start)
+		if err != nil {
+			t.Fatalf("podman wait: %v\n%s", err, out)
 		}
-		_, _ = podman(ctx, "rm", "-f", "-t", "0", container)
-	})
+		if code := strings.TrimSpace(out); code != "0" {
+			t.Errorf("%s: exit status %s after SIGTERM, want 0", container, code)
+		}
+		if took > grace {
+			t.Errorf("%s: exit took %s after SIGTERM, more than shutdown_grace %s", container, took, grace)
+		}
+		t.Logf("%s exited after SIGTERM in %s", container, took.Round(time.Millisecond))
+	}
 
+	first := "attrsync-" + name
+	run(first)
 	// The process inside is not root: read its real and effective ids from
 	// the host's /proc, where the container's process is an ordinary one.
-	pid := strings.TrimSpace(mustPodman(t, "inspect", "--format", "{{.State.Pid}}", container))
+	pid := strings.TrimSpace(mustPodman(t, "inspect", "--format", "{{.State.Pid}}", first))
 	status, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		t.Fatalf("the container's process %s: %v", pid, err)
@@ -376,43 +445,10 @@ telemetry: {listen: %q, log_format: text}
 	}
 
 	// A user sees the sync complete: every profile in Iterable with its last
-	// value, the pod ready, no lag.
+	// value, the pod ready.
 	start := time.Now()
-	var profiles map[string]simProfile
-	var last string // what the simulator held at the last look, for the timeout
-	waitFor(t, 90*time.Second, "every user's last value in the simulator", func() bool {
-		profiles = nil
-		if err := getJSON(simURL+"/_sim/profiles", &profiles); err != nil {
-			last = err.Error()
-			return false
-		}
-		done := 0
-		for _, p := range profiles {
-			if strings.HasPrefix(fmt.Sprint(p.DataFields["firstName"]), "last-") {
-				done++
-			}
-		}
-		last = fmt.Sprintf("%d profiles, %d with their last value", len(profiles), done)
-		return len(profiles) == imageUsers && done == imageUsers
-	}, func() string { return last })
-	t.Logf("%d events synced to %d profiles in %s", imageEvents, imageUsers, time.Since(start).Round(time.Millisecond))
-	for _, p := range profiles {
-		var u int
-		if _, err := fmt.Sscanf(p.Email, "user%d@example.com", &u); err != nil {
-			t.Errorf("unexpected profile %q", p.Email)
-			continue
-		}
-		if p.DataFields["firstName"] != fmt.Sprintf("last-%d", u) || p.DataFields["planTier"] != "pro" {
-			t.Errorf("profile %s: %v, want firstName last-%d, planTier pro", p.Email, p.DataFields, u)
-		}
-	}
-	var stats simStats
-	if err := getJSON(simURL+"/_sim/stats", &stats); err != nil {
-		t.Fatal(err)
-	}
-	if stats.UsersFailed != 0 || stats.TooManyRequests != 0 {
-		t.Errorf("simulator: %d failed users, %d answers 429; want none", stats.UsersFailed, stats.TooManyRequests)
-	}
+	waitProfiles(t, simURL, "last")
+	t.Logf("%d events synced to %d profiles in %s", 4*imageUsers, imageUsers, time.Since(start).Round(time.Millisecond))
 	waitFor(t, 30*time.Second, "/readyz to answer 200", func() bool {
 		resp, err := http.Get("http://" + telemetry + "/readyz")
 		if err != nil {
@@ -422,31 +458,42 @@ telemetry: {listen: %q, log_format: text}
 		return resp.StatusCode == http.StatusOK
 	})
 
-	// SIGTERM: the process drains, commits and exits 0 within the grace.
-	start = time.Now()
-	mustPodman(t, "kill", "--signal", "TERM", container)
-	ctx, cancel := context.WithTimeout(context.Background(), grace+20*time.Second)
-	defer cancel()
-	out, err := podman(ctx, "wait", container)
-	took := time.Since(start)
-	if err != nil {
-		t.Fatalf("podman wait: %v\n%s", err, out)
-	}
-	if code := strings.TrimSpace(out); code != "0" {
-		t.Errorf("exit status %s after SIGTERM, want 0", code)
-	}
-	if took > grace {
-		t.Errorf("exit took %s after SIGTERM, more than shutdown_grace %s", took, grace)
-	}
-	t.Logf("exited after SIGTERM in %s", took.Round(time.Millisecond))
+	// SIGTERM while Iterable is slow (3 s a request): the drain lets the
+	// request in flight finish within the grace, commits, exits 0.
+	setLatency(t, simURL, 3*time.Second)
+	produceUsers(t, brokers, topic, "drain", 1)
+	time.Sleep(time.Second) // fetched, and a request out
+	stop(first)
+	setLatency(t, simURL, 0)
+
+	// Started again, the sync finishes what the drain left uncommitted:
+	// nothing was lost, and the group ends with no lag.
+	second := first + "-again"
+	run(second)
+	waitProfiles(t, simURL, "drain")
+	stop(second)
 	if l := lag(t, brokers, "attrsync-"+name, topic); l != 0 {
 		t.Errorf("after the drain the group's lag is %d, want 0", l)
 	}
-	logs := mustPodman(t, "logs", container)
-	if !strings.Contains(logs, "level=") {
-		t.Errorf("no log lines from the container:\n%s", logs)
+	var stats simStats
+	if err := getJSON(simURL+"/_sim/stats", &stats); err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(logs, imageAPIKey) {
-		t.Error("the API key appears in the container's logs")
+	if stats.UsersFailed != 0 || stats.TooManyRequests != 0 {
+		t.Errorf("simulator: %d failed users, %d answers 429; want none", stats.UsersFailed, stats.TooManyRequests)
+	}
+}
+
+// setLatency makes the simulator answer every API request that much later.
+func setLatency(t *testing.T, simURL string, d time.Duration) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"latency": d})
+	resp, err := http.Post(simURL+"/_sim/faults", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("POST /_sim/faults: %s", resp.Status)
 	}
 }
