@@ -2,6 +2,9 @@
 # Installs what `make test` needs on a Debian or Ubuntu machine that has only
 # Go, and nothing when everything is there (`make test` runs it first):
 #   make                                the build itself
+#   gcc, libc6-dev                      go test -race links the race runtime
+#                                       through cgo (Go leaves cgo off when it
+#                                       finds no C compiler)
 #   redis-server                        the tests start their own instances on
 #                                       free loopback ports; the system service
 #                                       is stopped and never used
@@ -23,6 +26,8 @@ fi
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 need make make
+need gcc gcc
+[ -f /usr/include/stdlib.h ] || missing+=(libc6-dev)
 need redis-server redis-server
 need java openjdk-17-jre-headless
 need mvn maven
