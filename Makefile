@@ -72,7 +72,8 @@ test-image: image
 	@set -e; \
 	export ATTRSYNC_KAFKA_DIR="$${TMPDIR:-/tmp}/attrsync-kafka-image-$$$$"; \
 	trap '$(KAFKA_SH) stop' EXIT; \
-	export $$($(KAFKA_SH) start); \
+	broker_env=$$($(KAFKA_SH) start); \
+	export $$broker_env; \
 	ATTRSYNC_IMAGE=$$(cat $(IMAGE_CTX).iid) ATTRSYNC_OCI_RUNTIME=$(OCI_RUNTIME) \
 	  $(GO) test -race -count=1 -timeout 10m -run '^TestImage' -v ./internal/deploycheck
 
@@ -82,21 +83,27 @@ test-image: image
 ## KEDA's CRDs, KEDA's kafka trigger rules, the rendered config through
 ## `attrsync validate`, and the compose stack's config. helm, kubeconform,
 ## the schemas and CRDs are built or fetched once (deploy/local/tools.sh).
+# (A command substitution is assigned before it is exported: `export $$(cmd)`
+# succeeds even when cmd fails, and set -e would not stop.)
 test-deploy:
 	@set -e; \
-	export $$(deploy/local/tools.sh env); \
+	tools_env=$$(deploy/local/tools.sh env); \
+	export $$tools_env; \
 	$(GO) test -race -count=1 -timeout 10m -skip '^(TestImage|TestAPIServer)' ./internal/deploycheck
 
 ## test-apiserver (not part of make test): the chart's manifests and the
 ## CRDs applied to a real kube-apiserver with etcd on loopback, with
 ## server-side dry run and strict field validation. Both are built from the
-## Go module proxy once (deploy/local/kube; about 7 minutes cold).
+## Go module proxy once (deploy/local/kube; 13 minutes cold on the shared
+## 2-core machine).
 test-apiserver:
 	@set -e; \
-	export $$(deploy/local/tools.sh env); \
+	tools_env=$$(deploy/local/tools.sh env); \
+	export $$tools_env; \
 	export ATTRSYNC_KUBE_DIR="$${TMPDIR:-/tmp}/attrsync-kube-make-$$$$"; \
 	trap 'deploy/local/kube/kube.sh stop' EXIT; \
-	export $$(deploy/local/kube/kube.sh start); \
+	kube_env=$$(deploy/local/kube/kube.sh start); \
+	export $$kube_env; \
 	$(GO) test -race -count=1 -timeout 10m -run '^TestAPIServer' -v ./internal/deploycheck
 
 ## test-short: the quick unit tests
