@@ -458,9 +458,9 @@ telemetry: {listen: %q, log_format: text}
 		return resp.StatusCode == http.StatusOK
 	})
 
-	// SIGTERM while Iterable is slow (3 s a request): the drain lets the
+	// SIGTERM while Iterable is slow (2 s a request): the drain lets the
 	// request in flight finish within the grace, commits, exits 0.
-	setLatency(t, simURL, 3*time.Second)
+	setLatency(t, simURL, 2*time.Second)
 	produceUsers(t, brokers, topic, "drain", 1)
 	time.Sleep(time.Second) // fetched, and a request out
 	stop(first)
