@@ -2,17 +2,19 @@ package deploycheck
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/attrsync/attrsync/internal/config"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -47,26 +49,42 @@ func docs(t *testing.T, path string) []map[string]any {
 
 func loadConfig(t *testing.T, data string) *config.Config {
 	t.Helper()
-	cfg, err := config.Parse([]byte(data), func(k string) (string, bool) { return "test-key", k == "ITERABLE_API_KEY" })
+	return loadConfigEnv(t, data, map[string]string{"ITERABLE_API_KEY": "test-key"})
+}
+
+// loadConfigEnv loads a shipped config with only env as its environment.
+func loadConfigEnv(t *testing.T, data string, env map[string]string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(data), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("shipped config does not load: %v", err)
 	}
 	return cfg
 }
 
+// dig walks maps by key and lists by index. A step that does not exist
+// fails the test, or, with a nil t, gives nil.
 func dig(t *testing.T, v any, path ...any) any {
-	t.Helper()
+	if t != nil {
+		t.Helper()
+	}
 	for _, p := range path {
 		switch k := p.(type) {
 		case string:
-			m, ok := v.(map[string]any)
+			m, ok := asMap(v)
 			if !ok {
+				if t == nil {
+					return nil
+				}
 				t.Fatalf("no %q in %v", k, v)
 			}
 			v = m[k]
 		case int:
 			l, ok := v.([]any)
 			if !ok || k >= len(l) {
+				if t == nil {
+					return nil
+				}
 				t.Fatalf("no [%d] in %v", k, v)
 			}
 			v = l[k]
@@ -75,44 +93,15 @@ func dig(t *testing.T, v any, path ...any) any {
 	return v
 }
 
-func TestKubernetesManifest(t *testing.T) {
-	var cfgText string
-	var deploy map[string]any
-	for _, d := range docs(t, "deploy/kubernetes/attrsync.yaml") {
-		switch d["kind"] {
-		case "ConfigMap":
-			cfgText, _ = dig(t, d, "data", "attrsync.yaml").(string)
-		case "Deployment":
-			deploy = d
-		}
+// asMap accepts a decoded YAML mapping and a rendered manifest alike.
+func asMap(v any) (map[string]any, bool) {
+	switch m := v.(type) {
+	case map[string]any:
+		return m, true
+	case manifest:
+		return m, true
 	}
-	if cfgText == "" || deploy == nil {
-		t.Fatal("the manifest needs a ConfigMap with attrsync.yaml and a Deployment")
-	}
-	cfg := loadConfig(t, cfgText)
-	_, port, _ := net.SplitHostPort(cfg.Telemetry.Listen)
-	pod := dig(t, deploy, "spec", "template", "spec")
-	c := dig(t, pod, "containers", 0)
-	if got := dig(t, c, "ports", 0, "containerPort"); port != toString(got) {
-		t.Errorf("containerPort %v, but telemetry.listen is %s", got, cfg.Telemetry.Listen)
-	}
-	if host, _, _ := net.SplitHostPort(cfg.Telemetry.Listen); host != "0.0.0.0" {
-		t.Errorf("telemetry.listen %s: probes from the kubelet need 0.0.0.0", cfg.Telemetry.Listen)
-	}
-	if p := dig(t, c, "livenessProbe", "httpGet", "path"); p != "/healthz" {
-		t.Errorf("liveness probe %v, want /healthz", p)
-	}
-	if p := dig(t, c, "readinessProbe", "httpGet", "path"); p != "/readyz" {
-		t.Errorf("readiness probe %v, want /readyz", p)
-	}
-	grace := time.Duration(dig(t, pod, "terminationGracePeriodSeconds").(int)) * time.Second
-	if grace <= cfg.ShutdownGrace {
-		t.Errorf("terminationGracePeriodSeconds %s must outlast shutdown_grace %s", grace, cfg.ShutdownGrace)
-	}
-	env := dig(t, c, "env", 0)
-	if dig(t, env, "name") != "ITERABLE_API_KEY" || dig(t, env, "valueFrom", "secretKeyRef", "key") == nil {
-		t.Error("the API key must come from a Secret through ITERABLE_API_KEY")
-	}
+	return nil, false
 }
 
 func TestCompose(t *testing.T) {
@@ -141,10 +130,79 @@ func TestDockerfileBuildsWhatExists(t *testing.T) {
 		}
 	}
 	goLine := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(string(read(t, "go.mod")))
-	if goLine == nil || !strings.Contains(df, "FROM golang:"+goLine[1]) {
+	if goLine == nil || !strings.Contains(df, "FROM docker.io/library/golang:"+goLine[1]+" ") {
 		t.Errorf("the build image must match go.mod's Go %v", goLine)
 	}
 }
 
 // toString renders a YAML scalar (a port number, a duration) as text.
 func toString(v any) string { return fmt.Sprint(v) }
+
+// composeErrors validates a Compose file against the Compose
+// specification's schema (compose-go's compose-spec.json) and returns what
+// it refuses, nil when valid.
+func composeErrors(t *testing.T, data []byte) error {
+	t.Helper()
+	schemaFile := needEnv(t, "ATTRSYNC_COMPOSE_SCHEMA", "the Compose specification's schema (make test-deploy fetches it)")
+	f, err := os.Open(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("compose-spec.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("compose-spec.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Through YAML, then JSON, so the instance has JSON's types (the
+	// validator knows no YAML maps).
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch.Validate(inst)
+}
+
+func TestComposeFileFollowsTheSpec(t *testing.T) {
+	data := read(t, "deploy/compose/compose.yaml")
+	if err := composeErrors(t, data); err != nil {
+		t.Errorf("deploy/compose/compose.yaml: %v", err)
+	}
+	// The check refuses a misspelt key, so the file above passed for real.
+	bad := bytes.Replace(data, []byte("stop_grace_period:"), []byte("stop_grace_periods:"), 1)
+	if err := composeErrors(t, bad); err == nil || !strings.Contains(err.Error(), "stop_grace_periods") {
+		t.Errorf("a misspelt key passed the Compose schema: %v", err)
+	}
+}
+
+func TestComposeBuildsTheImage(t *testing.T) {
+	d := docs(t, "deploy/compose/compose.yaml")[0]
+	services := dig(t, d, "services").(map[string]any)
+	for _, name := range []string{"iterable-sim", "attrsync"} {
+		b, _ := dig(t, services, name, "build").(map[string]any)
+		df, _ := b["dockerfile"].(string)
+		ctx, _ := b["context"].(string)
+		if _, err := os.Stat(filepath.Join(root, "deploy/compose", ctx, df)); err != nil {
+			t.Errorf("service %s builds %s in %s: %v", name, df, ctx, err)
+		}
+	}
+	entry := toString(dig(t, services, "iterable-sim", "entrypoint", 0))
+	if !strings.Contains(string(read(t, "deploy/container/Dockerfile")), strings.TrimPrefix(entry, "/")) {
+		t.Errorf("iterable-sim's entrypoint %s is not where the Dockerfile puts it", entry)
+	}
+}

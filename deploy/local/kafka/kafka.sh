@@ -31,8 +31,12 @@ die() { log "$*"; exit 1; }
 
 need_java() {
   command -v java >/dev/null 2>&1 || die "java is missing: Kafka $VERSION needs Java 17 or newer (deploy/local/install-deps.sh installs it; or apt-get install -y openjdk-17-jre-headless)"
-  local v
-  v="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
+  local out v
+  # Captured whole, then cut: a pipe into head under pipefail can fail with
+  # SIGPIPE when head closes it first.
+  out="$(java -version 2>&1)" || die "java -version failed: $out"
+  v="$(sed -n 's/.*version "\([0-9]*\).*/\1/p' <<<"$out")"
+  v="${v%%$'\n'*}"
   [ -n "$v" ] && [ "$v" -ge 17 ] || die "java $v is too old: Kafka $VERSION needs Java 17 or newer"
 }
 
