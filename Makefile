@@ -111,9 +111,11 @@ test-short:
 	$(GO) test -short -race $(PKGS)
 
 FUZZTIME ?= 30s
-## fuzz: a short run of the decoder fuzzer over its committed seed corpus
+## fuzz: a short run of each decoder fuzzer (JSON forms, then Avro and
+## Protobuf) over its committed seed corpus
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./internal/cdc
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/cdc
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeBinary$$' -fuzztime=$(FUZZTIME) ./internal/cdc
 
 ## bench: throughput and memory figures beside their baselines (needs redis-server)
 bench: deps-test

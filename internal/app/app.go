@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -107,11 +108,12 @@ func (a *App) build(ctx context.Context, dec pipeline.Decoder, mapper *mapping.M
 		return err
 	}
 	deps := pipeline.Deps{
-		Decoder: dec, Mapper: mapper, Store: store, API: a.Iterable, Pacer: a.Iterable.Bulk,
+		Decoder: dec, Mapper: mapper, Store: store, Index: store, API: a.Iterable, Pacer: a.Iterable.Bulk,
 		Log: a.log, Observer: a.opts.Observer,
 	}
 	if a.opts.DryRun {
 		deps.API, deps.Store, deps.Pacer = dryRunAPI{log: a.log}, readOnlyStore{store}, unlimited{}
+		deps.Index = readOnlyIndex{store}
 		deps.DLQ = discardDeadLetters{log: a.log}
 	} else {
 		if err := kafka.EnsureTopic(ctx, a.Kafka, cfg.DLQ.Topic, 1); err != nil {
@@ -157,6 +159,12 @@ func (a *App) checkFieldTypes(ctx context.Context) error {
 // schemas from the schema registry, each schema once.
 func NewDecoder(cfg *config.Config, mapper *mapping.Mapper) (*cdc.Decoder, error) {
 	opts := []cdc.Option{cdc.OnlyFields(mapper.SourceFields()...)}
+	if movesEmails(cfg) {
+		// The before image's email names the profile to move from, when
+		// the source sends one.
+		field, _, _ := strings.Cut(cfg.Iterable.Identifier.Source, ".")
+		opts = append(opts, cdc.WithBefore(field))
+	}
 	if f := cfg.Source.Format; f == config.FormatAvro || f == config.FormatProtobuf {
 		r := cfg.Source.SchemaRegistry
 		reg, err := cdc.NewRegistry(cdc.RegistryConfig{
@@ -193,7 +201,14 @@ func PipelineConfig(cfg *config.Config, force bool) pipeline.Config {
 		RetryMaxElapsed: cfg.Retry.MaxElapsed,
 		IntentLease:     iterable.DefaultTimeout + 5*time.Second,
 		Force:           force,
+		MoveEmails:      movesEmails(cfg),
+		TrackRows:       movesEmails(cfg) || cfg.Source.OnDelete == config.OnDeleteDelete,
 	}
+}
+
+// movesEmails says whether a row whose email changed moves its profile.
+func movesEmails(cfg *config.Config) bool {
+	return cfg.Iterable.Identifier.As == "email" && cfg.Iterable.OnEmailChange != config.EmailChangeNewProfile
 }
 
 // maxInFlight bounds concurrent bulkUpdate requests per process: with
@@ -225,9 +240,7 @@ func (a *App) Run(ctx context.Context) error {
 		return kafka.Read(ctx, a.Kafka, claims, a.readConfig(), a.start)
 	}
 	return kafka.RunGroup(ctx, a.Kafka, kafka.GroupConfig{
-		GroupID: k.GroupID, Topics: k.Topics, StartOffset: k.StartOffset,
-		SessionTimeout: k.SessionTimeout, HeartbeatInterval: k.HeartbeatInterval,
-		ShutdownGrace: a.cfg.ShutdownGrace, MaxHeldBytes: a.cfg.Batch.MaxHeldBytes, Logger: a.log,
+		Config: k, ShutdownGrace: a.cfg.ShutdownGrace, MaxHeldBytes: a.cfg.Batch.MaxHeldBytes, Logger: a.log,
 	}, a.start)
 }
 

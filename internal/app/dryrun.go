@@ -35,7 +35,17 @@ func (d dryRunAPI) BulkUpdate(_ context.Context, req iterable.BulkRequest) (iter
 }
 
 func (dryRunAPI) UserExists(context.Context, change.Identifier) (bool, error) { return true, nil }
-func (dryRunAPI) CheckKey(context.Context) error                              { return nil }
+
+func (d dryRunAPI) UpdateEmail(_ context.Context, current change.Identifier, _ string) error {
+	d.log.Info("dry run: would move a profile to its row's new email (users/updateEmail)", "user", mask(current))
+	return nil
+}
+
+func (d dryRunAPI) DeleteUser(_ context.Context, id change.Identifier) (bool, error) {
+	d.log.Info("dry run: would delete a user", "user", mask(id))
+	return true, nil
+}
+func (dryRunAPI) CheckKey(context.Context) error { return nil }
 
 // mask hides most of an identifier, for logs at info level.
 func mask(id change.Identifier) string {
@@ -52,6 +62,17 @@ type readOnlyStore struct {
 	*state.Store
 }
 
+// Load reads the real records, but a dry run does not wait for Iterable
+// to finish deleting a user before writing to it: its lookups always find
+// the user, so it would wait for ever.
+func (r readOnlyStore) Load(ctx context.Context, users []change.Identifier) ([]state.Record, error) {
+	recs, err := r.Store.Load(ctx, users)
+	for i := range recs {
+		recs[i].Deleted = false
+	}
+	return recs, err
+}
+
 func (readOnlyStore) Intend(_ context.Context, _ []change.Identifier, recs []state.Record, _ []change.Position, _ time.Time) ([]state.Swap, error) {
 	return allDone(recs), nil
 }
@@ -59,6 +80,22 @@ func (readOnlyStore) Intend(_ context.Context, _ []change.Identifier, recs []sta
 func (readOnlyStore) Save(_ context.Context, _ []change.Identifier, recs []state.Record) ([]state.Swap, error) {
 	return allDone(recs), nil
 }
+
+// readOnlyIndex reads the real row index and existence set and writes
+// nothing.
+type readOnlyIndex struct {
+	*state.Store
+}
+
+func (readOnlyIndex) SaveRows(_ context.Context, _ []state.RowKey, rows []state.Row) ([]state.RowSwap, error) {
+	out := make([]state.RowSwap, len(rows))
+	for i, r := range rows {
+		out[i] = state.RowSwap{Done: true, Row: r}
+	}
+	return out, nil
+}
+
+func (readOnlyIndex) Unmark(context.Context, []change.Identifier) error { return nil }
 
 func allDone(recs []state.Record) []state.Swap {
 	out := make([]state.Swap, len(recs))
@@ -88,6 +125,7 @@ func (unlimited) Succeeded(context.Context) error                     { return n
 var (
 	_ pipeline.API         = dryRunAPI{}
 	_ pipeline.Store       = readOnlyStore{}
+	_ pipeline.Index       = readOnlyIndex{}
 	_ pipeline.DeadLetters = discardDeadLetters{}
 	_ pipeline.Pacer       = unlimited{}
 )

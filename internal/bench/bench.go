@@ -54,8 +54,8 @@ const memoryBudget = 128
 
 // Metrics lists every metric the table has, in order.
 func Metrics() []string {
-	return []string{MetricDiff0, MetricDiff10, MetricDiff100, MetricMemory,
-		MetricWrite1, MetricWrite3, MetricDelayP50, MetricDelayP99, MetricPeakRSS}
+	return []string{MetricDiff0, MetricDiff10, MetricDiff100, MetricDecodeAvro, MetricDecodeProtobuf, MetricMemory,
+		MetricWrite1, MetricWrite3, MetricUpdateUnprimed, MetricUpdatePrimed, MetricDelayP50, MetricDelayP99, MetricPeakRSS}
 }
 
 // Run runs every scenario and returns the table, writing a progress line
@@ -73,12 +73,14 @@ func Run(ctx context.Context, opts Options, log io.Writer) (*Table, error) {
 	r := &runner{ctx: ctx, e: e, opts: opts, log: log, g: newGenerator(opts.Users, opts.Seed), rows: map[string]Row{}}
 	r.table.Title = fmt.Sprintf("attrsync bench: %s users, %s events per diff scenario, %d partitions, %d attributes",
 		thousands(int64(opts.Users)), thousands(int64(opts.Events)), opts.Partitions, attributeCount)
+	r.formats() // first, while the process's heap is small
 	r.warmUp()
 	for _, rate := range []float64{0, 0.1, 1} {
 		r.diff(rate)
 	}
 	r.write(1, MetricWrite1)
 	r.write(3, MetricWrite3)
+	r.update()
 	r.live()
 	r.peakRSS()
 	for _, m := range Metrics() {

@@ -2,6 +2,7 @@ package cdc
 
 import (
 	"context"
+	"slices"
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/twmb/avro"
@@ -13,9 +14,10 @@ import (
 // AvroConverter: the Confluent wire format around Avro binary data, whose
 // writer schema is in the registry under the id in the header.
 type avroDecoder struct {
-	reg   *Registry
-	keep  keepSet
-	plans planCache[*avroPlan]
+	reg    *Registry
+	keep   keepSet
+	before keepSet // fields of an update's before image to read (WithBefore)
+	plans  planCache[*avroPlan]
 }
 
 // avroPlan is what one writer schema compiles to. Decoding goes through
@@ -29,8 +31,11 @@ type avroPlan struct {
 	// the same with the before image instead. delete is nil when the
 	// record has no before field.
 	upsert, delete *avro.Schema
-	row            *avroConv
-	logical        map[string]string
+	// update reads what upsert does plus the before image's fields named
+	// by WithBefore; nil when none are, or the record has no before field.
+	update  *avro.Schema
+	row     *avroConv
+	logical map[string]string
 }
 
 func (d *avroDecoder) decode(ctx context.Context, value []byte) (change.Row, error) {
@@ -52,6 +57,18 @@ func (d *avroDecoder) decode(ctx context.Context, value []byte) (change.Row, err
 		return skipOrFail(p.kind, &e)
 	}
 	rowField := "after"
+	if wantsBefore(e.op, d.before) && p.update != nil {
+		if m, err = readAvro(p.update, payload); err != nil {
+			return change.Row{}, err
+		}
+		if e.before, err = avroRow(m["before"], p.row); err != nil {
+			return change.Row{}, err
+		}
+		e.before = d.before.trim(e.before)
+		if after, ok := m["after"].(map[string]any); ok {
+			d.keep.trim(after)
+		}
+	}
 	if needsBefore(e.op) && p.delete != nil {
 		rowField = "before"
 		if m, err = readAvro(p.delete, payload); err != nil {
@@ -141,22 +158,31 @@ func (d *avroDecoder) compile(ctx context.Context, id int) (*avroPlan, error) {
 		return nil, failf("schema id %d: the value schema is a %s, not a record", id, root.Type)
 	}
 	p := &avroPlan{kind: classifyAvro(root)}
-	resolve := func(rowField string) (*avro.Schema, error) {
-		reader, err := projectAvro(root, rowField, d.keep).Schema(opts...)
+	resolve := func(rows ...projection) (*avro.Schema, error) {
+		reader, err := projectAvro(root, rows...).Schema(opts...)
 		if err != nil {
 			return nil, err
 		}
 		return avro.Resolve(writer, reader)
 	}
-	if p.upsert, err = resolve("after"); err != nil {
+	if p.upsert, err = resolve(projection{"after", d.keep}); err != nil {
 		return nil, failf("schema id %d: %s", id, err.Error())
 	}
 	if p.kind != kindEnvelope {
 		return p, nil
 	}
 	if avroField(root, "before") != nil {
-		if p.delete, err = resolve("before"); err != nil {
+		if p.delete, err = resolve(projection{"before", d.keep}); err != nil {
 			return nil, failf("schema id %d: %s", id, err.Error())
+		}
+		if d.before != nil {
+			// Both images are one named record type, which a reader
+			// schema may define only once: both keep the union of the
+			// columns, and decode trims each to its own.
+			both := d.keep.union(d.before)
+			if p.update, err = resolve(projection{"after", both}, projection{"before", both}); err != nil {
+				return nil, failf("schema id %d: %s", id, err.Error())
+			}
 		}
 	}
 	row := avroField(root, "after")
@@ -229,10 +255,16 @@ func nonNull(n *avro.SchemaNode) *avro.SchemaNode {
 	return only
 }
 
+// projection is a row image to read and the columns to keep of it.
+type projection struct {
+	field string // "after" or "before"
+	keep  keepSet
+}
+
 // projectAvro returns a reader schema of the envelope (or other record)
-// holding op, ts_ms, source.ts_ms and, projected to the kept columns,
-// rowField. The writer's tree is not modified.
-func projectAvro(root *avro.SchemaNode, rowField string, keep keepSet) *avro.SchemaNode {
+// holding op, ts_ms, source.ts_ms and, each projected to its kept columns,
+// the row images rows name. The writer's tree is not modified.
+func projectAvro(root *avro.SchemaNode, rows ...projection) *avro.SchemaNode {
 	out := *root
 	out.Fields = nil
 	for _, f := range root.Fields {
@@ -244,14 +276,14 @@ func projectAvro(root *avro.SchemaNode, rowField string, keep keepSet) *avro.Sch
 				continue
 			}
 			f.Type = withFields(&f.Type, src, func(name string) bool { return name == "ts_ms" })
-		case rowField:
-			rec := nonNull(&f.Type)
-			if rec.Type != atype.Record {
-				break
-			}
-			f.Type = withFields(&f.Type, rec, keep.keeps)
 		default:
-			continue
+			i := slices.IndexFunc(rows, func(p projection) bool { return p.field == f.Name })
+			if i < 0 {
+				continue
+			}
+			if rec := nonNull(&f.Type); rec.Type == atype.Record {
+				f.Type = withFields(&f.Type, rec, rows[i].keep.keeps)
+			}
 		}
 		out.Fields = append(out.Fields, f)
 	}

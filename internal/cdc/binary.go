@@ -54,7 +54,10 @@ type binEnvelope struct {
 	op string
 	// row is the after image (c, u, r) or the before image (d), nil when
 	// the record holds null there.
-	row         map[string]any
+	row map[string]any
+	// before is an update's before image, kept to the fields WithBefore
+	// names; nil when not asked for or not sent.
+	before      map[string]any
 	sourceTs    int64
 	hasSourceTs bool
 	tsMs        int64
@@ -102,6 +105,10 @@ func skipOrFail(kind recordKind, e *binEnvelope) (change.Row, error) {
 // needsBefore reports whether an op reads the before image.
 func needsBefore(op string) bool { return op == "d" }
 
+// wantsBefore reports whether an op also reads the before image, for the
+// fields of before (WithBefore): an update.
+func wantsBefore(op string, before keepSet) bool { return op == "u" && before != nil }
+
 // envelopeRow turns a change event into a row. logical holds the logical
 // types of the row's kept fields (nil if none).
 func envelopeRow(e *binEnvelope, logical map[string]string) (change.Row, error) {
@@ -114,6 +121,7 @@ func envelopeRow(e *binEnvelope, logical map[string]string) (change.Row, error) 
 		row.Op = change.OpUpsert
 		row.Fields = e.row
 		row.LogicalTypes = logical
+		row.Before = e.before
 	case "d":
 		row.Op = change.OpDelete
 		if e.row != nil {
@@ -190,6 +198,35 @@ func (k keepSet) keeps(name string) bool {
 	}
 	_, ok := k[name]
 	return ok
+}
+
+// union is the set of columns either keeps; nil (every column) if either
+// is nil.
+func (k keepSet) union(o keepSet) keepSet {
+	if k == nil || o == nil {
+		return nil
+	}
+	out := make(keepSet, len(k)+len(o))
+	for n := range k {
+		out[n] = struct{}{}
+	}
+	for n := range o {
+		out[n] = struct{}{}
+	}
+	return out
+}
+
+// trim deletes from row the columns k does not keep, and returns it.
+func (k keepSet) trim(row map[string]any) map[string]any {
+	if k == nil {
+		return row
+	}
+	for n := range row {
+		if !k.keeps(n) {
+			delete(row, n)
+		}
+	}
+	return row
 }
 
 // fullName joins a namespace and a name the way Avro and Protobuf do.

@@ -198,6 +198,10 @@ func (d *Decoder) fromEnvelope(s string, e *envelope, sc hints) (change.Row, err
 		row.Op = change.OpUpsert
 		row.Fields = e.after
 		row.LogicalTypes = sc.after
+		if e.op == "u" && d.before != nil && e.before.present() {
+			br := reader{s: s, i: e.before.start}
+			row.Before, err = br.object(d.before.keeps)
+		}
 	case "d":
 		row.Op = change.OpDelete
 		if e.before.present() {

@@ -36,7 +36,10 @@ const (
 type Decoder struct {
 	format string
 	// keep, when not nil, names the only top-level row fields to build.
-	keep    map[string]struct{}
+	keep map[string]struct{}
+	// before, when not nil, names the top-level fields to build from the
+	// before image of an update (WithBefore).
+	before  keepSet
 	schemas schemaCache
 	// reg and bin serve the binary formats; bin is nil for the JSON ones.
 	reg *Registry
@@ -59,6 +62,25 @@ func OnlyFields(names ...string) Option {
 		d.keep = make(map[string]struct{}, len(names))
 		for _, n := range names {
 			d.keep[n] = struct{}{}
+		}
+	}
+}
+
+// WithBefore makes the decoder build the named top-level fields of an
+// update's before image into change.Row.Before, when the message carries
+// one (Postgres under REPLICA IDENTITY FULL, MySQL always). A sync that
+// follows email changes passes the identifier's field: the before image then
+// says which email the row had. With no names no before image is read, and
+// updates cost what they did.
+func WithBefore(names ...string) Option {
+	return func(d *Decoder) {
+		d.before = nil
+		if len(names) == 0 {
+			return
+		}
+		d.before = make(keepSet, len(names))
+		for _, n := range names {
+			d.before[n] = struct{}{}
 		}
 	}
 }
@@ -88,9 +110,9 @@ func New(format string, opts ...Option) (*Decoder, error) {
 			return nil, fmt.Errorf("cdc: source format %s needs a schema registry", format)
 		}
 		if format == FormatAvro {
-			d.bin = &avroDecoder{reg: d.reg, keep: d.keep}
+			d.bin = &avroDecoder{reg: d.reg, keep: d.keep, before: d.before}
 		} else {
-			d.bin = &protoDecoder{reg: d.reg, keep: d.keep}
+			d.bin = &protoDecoder{reg: d.reg, keep: d.keep, before: d.before}
 		}
 	}
 	return d, nil

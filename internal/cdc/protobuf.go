@@ -21,9 +21,10 @@ import (
 // file) around a Protobuf message. The registry holds the schema as .proto
 // text, compiled here once per id; messages are read as dynamic messages.
 type protoDecoder struct {
-	reg   *Registry
-	keep  keepSet
-	plans planCache[*protoPlan]
+	reg    *Registry
+	keep   keepSet
+	before keepSet // fields of an update's before image to read (WithBefore)
+	plans  planCache[*protoPlan]
 }
 
 // protoPlan is a compiled schema and the plans of its message types that
@@ -36,15 +37,13 @@ type protoPlan struct {
 
 // protoMsgPlan is how to read one message type.
 type protoMsgPlan struct {
-	md       protoreflect.MessageDescriptor
-	kind     recordKind
-	op, ts   protoreflect.FieldDescriptor
-	source   protoreflect.FieldDescriptor
-	sourceTs protoreflect.FieldDescriptor
-	// after and before are the row images; row is their message type.
-	after, before protoreflect.FieldDescriptor
-	row           protoreflect.MessageDescriptor
-	logical       map[string]string
+	kind recordKind
+	full *envelopeFields
+	// lean and leanBefore are the envelope type cut down to what is read,
+	// without and with the before image (see protolean.go); nil when the
+	// full type serves.
+	lean, leanBefore *envelopeFields
+	logical          map[string]string
 }
 
 // maxMessageIndexes bounds the index list of the wire format: one index per
@@ -68,28 +67,61 @@ func (d *protoDecoder) decode(ctx context.Context, value []byte) (change.Row, er
 	if err != nil {
 		return change.Row{}, failf("schema id %d: %s", id, err.Error())
 	}
-	m := dynamicpb.NewMessage(mp.md)
-	// AllowPartial skips the check for proto2 required fields: nothing
-	// here needs it, and it walks the whole message again.
-	opts := proto.UnmarshalOptions{DiscardUnknown: true, AllowPartial: true, RecursionLimit: MaxDepth}
-	if err := opts.Unmarshal(payload, m); err != nil {
-		return change.Row{}, failf("invalid Protobuf data: %s", err.Error())
+	f := mp.full
+	switch {
+	case d.before != nil && mp.leanBefore != nil:
+		// An email sync reads the before image of updates too: decode
+		// every event once, with it.
+		f = mp.leanBefore
+	case d.before == nil && mp.lean != nil:
+		f = mp.lean
+	}
+	m, err := unmarshalProto(f.md, payload)
+	if err != nil {
+		return change.Row{}, err
 	}
 	var e binEnvelope
-	mp.readMeta(m, &e)
+	f.readMeta(m, &e)
 	if mp.kind != kindEnvelope {
 		return skipOrFail(mp.kind, &e)
 	}
-	img := mp.after
+	img := f.after
 	if needsBefore(e.op) {
-		img = mp.before
+		if f == mp.lean {
+			// The lean type has no before image: read the event again
+			// with one. Deletes are few.
+			if f = mp.leanBefore; f == nil {
+				f = mp.full
+			}
+			if m, err = unmarshalProto(f.md, payload); err != nil {
+				return change.Row{}, err
+			}
+		}
+		img = f.before
 	}
 	if img != nil && m.Has(img) {
 		if e.row, err = protoRow(m.Get(img).Message(), p.keep); err != nil {
 			return change.Row{}, err
 		}
 	}
+	if wantsBefore(e.op, d.before) && f.before != nil && m.Has(f.before) {
+		if e.before, err = protoRow(m.Get(f.before).Message(), d.before); err != nil {
+			return change.Row{}, err
+		}
+	}
 	return envelopeRow(&e, mp.logical)
+}
+
+// unmarshalProto reads payload as a message of type md.
+func unmarshalProto(md protoreflect.MessageDescriptor, payload []byte) (*dynamicpb.Message, error) {
+	m := dynamicpb.NewMessage(md)
+	// AllowPartial skips the check for proto2 required fields: nothing
+	// here needs it, and it walks the whole message again.
+	opts := proto.UnmarshalOptions{DiscardUnknown: true, AllowPartial: true, RecursionLimit: MaxDepth}
+	if err := opts.Unmarshal(payload, m); err != nil {
+		return nil, failf("invalid Protobuf data: %s", err.Error())
+	}
+	return m, nil
 }
 
 // messageIndexes reads the index list after the schema id. The list [0],
@@ -107,8 +139,8 @@ func messageIndexes(b []byte) ([]int, []byte, error) {
 	return idx, rest, nil
 }
 
-// readMeta reads op, ts_ms and source.ts_ms.
-func (mp *protoMsgPlan) readMeta(m protoreflect.Message, e *binEnvelope) {
+// readMeta reads op, ts_ms and source.ts_ms of m, a message of mp.md.
+func (mp *envelopeFields) readMeta(m protoreflect.Message, e *binEnvelope) {
 	if mp.op != nil {
 		if v, ok := scalarOf(m, mp.op); ok {
 			if s, ok := v.Interface().(string); ok {
@@ -255,32 +287,15 @@ func newProtoMsgPlan(md protoreflect.MessageDescriptor, keep keepSet) *protoMsgP
 	fields := md.Fields()
 	has := func(name string) bool { return fields.ByName(protoreflect.Name(name)) != nil }
 	mp := &protoMsgPlan{
-		md:     md,
-		kind:   classify(string(md.FullName()), has, fields.Len()),
-		op:     fields.ByName("op"),
-		ts:     fields.ByName("ts_ms"),
-		source: fields.ByName("source"),
-		after:  fields.ByName("after"),
-		before: fields.ByName("before"),
+		kind: classify(string(md.FullName()), has, fields.Len()),
+		full: newEnvelopeFields(md),
 	}
-	if mp.source != nil && mp.source.Kind() == protoreflect.MessageKind {
-		mp.sourceTs = mp.source.Message().Fields().ByName("ts_ms")
-	} else {
-		mp.source = nil
+	if mp.full.row != nil {
+		mp.logical = protoLogicalTypes(mp.full.row, keep)
 	}
-	for _, img := range []*protoreflect.FieldDescriptor{&mp.after, &mp.before} {
-		if *img != nil && ((*img).Kind() != protoreflect.MessageKind || (*img).IsList() || (*img).IsMap()) {
-			*img = nil // not a row image: read as absent
-		}
-	}
-	switch {
-	case mp.after != nil:
-		mp.row = mp.after.Message()
-	case mp.before != nil:
-		mp.row = mp.before.Message()
-	}
-	if mp.row != nil {
-		mp.logical = protoLogicalTypes(mp.row, keep)
+	if mp.kind == kindEnvelope {
+		mp.lean = leanEnvelope(mp.full, keep, false)
+		mp.leanBefore = leanEnvelope(mp.full, keep, true)
 	}
 	return mp
 }

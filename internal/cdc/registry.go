@@ -263,3 +263,29 @@ func unavailable(key string, err error) error {
 	}
 	return fmt.Errorf("schema registry: %w: %s: %w", ErrUnavailable, key, err)
 }
+
+// Subjects lists the registry's subjects. It is the check that the
+// registry answers this client, credentials included (validate --connect),
+// and tells whether the subjects a sync reads exist yet. Its errors carry
+// the HTTP status and the registry's error code, never the body, which may
+// echo the request.
+func (r *Registry) Subjects(ctx context.Context) ([]string, error) {
+	subjects, err := r.client.Subjects(ctx)
+	if err == nil {
+		return subjects, nil
+	}
+	var re *sr.ResponseError
+	if errors.As(err, &re) {
+		if re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden {
+			return nil, fmt.Errorf("credentials refused (HTTP %d)", re.StatusCode)
+		}
+		return nil, fmt.Errorf("HTTP %d (error code %d)", re.StatusCode, re.ErrorCode)
+	}
+	// The client's own wrapping repeats the request that net/http's error
+	// already names.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return nil, ue
+	}
+	return nil, err
+}

@@ -17,6 +17,11 @@ const (
 	// ClassTooLarge is a user whose changed attributes alone exceed
 	// batch.max_bytes: no request could carry it, so it is never sent.
 	ClassTooLarge Class = "too_large"
+	// ClassEmailChange is a row whose email changed and whose profile
+	// Iterable refused to move (users/updateEmail): the new email belongs
+	// to another profile, or was GDPR-forgotten. Nothing of the message was
+	// written, so the old profile stays as it was.
+	ClassEmailChange Class = "email_change"
 )
 
 // Failure is a reason to dead-letter a message. It never carries secrets.

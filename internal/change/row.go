@@ -36,6 +36,11 @@ type Row struct {
 	// For a delete it holds the last known row (Debezium's before) when the
 	// source sent one; it may be empty.
 	Fields map[string]any
+	// Before is the row as it was before an update (Debezium's before
+	// image), holding only the fields the decoder was asked to keep from it
+	// (cdc.WithBefore), nil when the source sent none (Postgres sends one
+	// only under REPLICA IDENTITY FULL) or none was asked for.
+	Before map[string]any
 	// LogicalTypes names the Debezium logical type of a top-level field when
 	// the message carried a schema (for example "io.debezium.time.MicroTimestamp").
 	LogicalTypes map[string]string

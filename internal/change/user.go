@@ -50,8 +50,22 @@ type UserChange struct {
 	// Forget asks to drop the stored fingerprints once Iterable has accepted
 	// the change (a delete under on_delete: unset).
 	Forget bool
+	// Delete asks to delete the user from Iterable (a delete under
+	// on_delete: delete), then forget its state. Attrs is empty. User is
+	// zero when the row did not name the user (a tombstone, or a before
+	// image holding only the key columns): the pipeline then finds the user
+	// the message key last named.
+	Delete bool
+	// From is the identifier the same row had before this change, when the
+	// change itself says so (Debezium's before image) and it differs from
+	// User: the row's email changed, and the profile is to move from From to
+	// User. Zero when unknown or unchanged.
+	From Identifier
 	// Pos is where the message that produced the change sits.
 	Pos Position
 	// SourceTime is when the change happened at the source, zero if unknown.
 	SourceTime time.Time
 }
+
+// IsZero reports whether id names no user.
+func (id Identifier) IsZero() bool { return id == Identifier{} }

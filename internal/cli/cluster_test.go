@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,11 +20,9 @@ import (
 func TestStateCommandsOnRedisCluster(t *testing.T) {
 	e := newOpsEnv(t)
 	cluster := testenv.StartRedisCluster(t)
-	single, err := os.ReadFile(e.configFile(t, opsKey, cluster.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := writeFile(t, strings.Replace(string(single), "redis: {url: ", "redis: {cluster: true, url: ", 1))
+	c := e.sync()
+	c.RedisURL, c.RedisCluster = cluster.URL, true
+	path := c.Write(t, t.TempDir(), "cluster.yaml")
 
 	// The state a sync of the stream mapping leaves, written through the
 	// cluster as the sync writes it.

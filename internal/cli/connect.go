@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/attrsync/attrsync/internal/app"
+	"github.com/attrsync/attrsync/internal/cdc"
 	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/fieldcheck"
 	"github.com/attrsync/attrsync/internal/iterable"
@@ -19,20 +21,27 @@ import (
 // connectTimeout bounds each check of validate --connect.
 const connectTimeout = 15 * time.Second
 
-// checkConnections reaches Kafka, Redis and Iterable, prints one line for
-// each, then compares the mapped attributes' types with the project's
+// checkConnections reaches Kafka, Redis, the schema registry when the
+// source format reads one, and Iterable, prints one line for each, then
+// compares the mapped attributes' types with the project's
 // fields. Checks run one after the other so that the lines come out in a
 // fixed order. It returns validate's exit status: exitFailed when a system
 // did not answer, exitUsage when the mapping conflicts with the project's
 // field types (and iterable.allow_type_conflicts is false), else exitOK.
 func checkConnections(cfg *config.Config, w io.Writer) int {
-	checks := []struct {
+	type check struct {
 		name  string
 		check func(context.Context, *config.Config) (string, error)
-	}{
-		{"kafka", checkKafka},
-		{"redis", checkRedis},
-		{"iterable", checkIterable},
+	}
+	checks := []check{{"kafka", checkKafka}, {"redis", checkRedis}}
+	if f := cfg.Source.Format; f == config.FormatAvro || f == config.FormatProtobuf {
+		checks = append(checks, check{"schema registry", checkSchemaRegistry})
+	}
+	checks = append(checks, check{"iterable", checkIterable})
+	// The results line up after the longest name.
+	width := len("fields:")
+	for _, c := range checks {
+		width = max(width, len(c.name)+1)
 	}
 	ok, iterableOK := true, false
 	for _, c := range checks {
@@ -41,15 +50,15 @@ func checkConnections(cfg *config.Config, w io.Writer) int {
 		cancel()
 		if err != nil {
 			ok = false
-			fmt.Fprintf(w, "%-9s FAILED: %v\n", c.name+":", err)
+			fmt.Fprintf(w, "%-*s FAILED: %v\n", width, c.name+":", err)
 			continue
 		}
 		iterableOK = iterableOK || c.name == "iterable"
-		fmt.Fprintf(w, "%-9s ok (%s)\n", c.name+":", detail)
+		fmt.Fprintf(w, "%-*s ok (%s)\n", width, c.name+":", detail)
 	}
 	fields := exitOK
 	if iterableOK {
-		fields = checkFieldTypes(cfg, w)
+		fields = checkFieldTypes(cfg, w, width)
 	}
 	if !ok {
 		return exitFailed
@@ -58,15 +67,15 @@ func checkConnections(cfg *config.Config, w io.Writer) int {
 }
 
 // checkFieldTypes compares the mapped attributes' types with the project's
-// (users/getFields), prints a line per finding, and returns validate's exit
-// status for them.
-func checkFieldTypes(cfg *config.Config, w io.Writer) int {
+// (users/getFields), prints a line per finding with its label width
+// characters wide, and returns validate's exit status for them.
+func checkFieldTypes(cfg *config.Config, w io.Writer, width int) int {
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
 	api := iterable.New(cfg.IterableBaseURL(), cfg.Iterable.APIKey, iterable.WithUserAgent("attrsync/"+app.Version))
 	rep, err := fieldcheck.Check(ctx, api, cfg.Iterable)
 	if err != nil {
-		fmt.Fprintf(w, "%-9s FAILED: %v\n", "fields:", err)
+		fmt.Fprintf(w, "%-*s FAILED: %v\n", width, "fields:", err)
 		return exitFailed
 	}
 	allowed := ""
@@ -74,13 +83,13 @@ func checkFieldTypes(cfg *config.Config, w io.Writer) int {
 		allowed = " (allowed by iterable.allow_type_conflicts)"
 	}
 	for _, f := range rep.Conflicts() {
-		fmt.Fprintf(w, "%-9s CONFLICT: %s%s\n", "fields:", f, allowed)
+		fmt.Fprintf(w, "%-*s CONFLICT: %s%s\n", width, "fields:", f, allowed)
 	}
 	for _, f := range rep.Warnings() {
-		fmt.Fprintf(w, "%-9s warning: %s\n", "fields:", f)
+		fmt.Fprintf(w, "%-*s warning: %s\n", width, "fields:", f)
 	}
 	if len(rep.Findings) == 0 {
-		fmt.Fprintf(w, "%-9s ok (%d mapped attributes fit the project's %d fields)\n", "fields:", rep.Attributes, rep.ProjectFields)
+		fmt.Fprintf(w, "%-*s ok (%d mapped attributes fit the project's %d fields)\n", width, "fields:", rep.Attributes, rep.ProjectFields)
 	}
 	if rep.Err(cfg.Iterable.AllowTypeConflicts) != nil {
 		return exitUsage
@@ -121,6 +130,44 @@ func checkRedis(ctx context.Context, cfg *config.Config) (string, error) {
 		return "", fmt.Errorf("PING: %w", err)
 	}
 	return "PING answered", nil
+}
+
+// checkSchemaRegistry lists the registry's subjects, with the configured
+// credentials, and says whether each topic's value subject (Confluent's
+// default TopicNameStrategy) is there. A missing one is not a failure: the
+// connector registers it with its first message, and a connector with
+// another subject name strategy never does.
+func checkSchemaRegistry(ctx context.Context, cfg *config.Config) (string, error) {
+	r := cfg.Source.SchemaRegistry
+	reg, err := cdc.NewRegistry(cdc.RegistryConfig{
+		URL: r.URL, Username: r.Username, Password: r.Password, BearerToken: r.BearerToken, CAFile: r.TLS.CAFile,
+	})
+	if err != nil {
+		return "", err
+	}
+	subjects, err := reg.Subjects(ctx)
+	if err != nil {
+		return "", err
+	}
+	var found, missing []string
+	for _, t := range cfg.Kafka.Topics {
+		if slices.Contains(subjects, t+"-value") {
+			found = append(found, t+"-value")
+		} else {
+			missing = append(missing, t+"-value")
+		}
+	}
+	detail := fmt.Sprintf("%s answered, %d subjects", r.URL, len(subjects))
+	if len(subjects) == 1 {
+		detail = strings.TrimSuffix(detail, "s")
+	}
+	if len(found) > 0 {
+		detail += "; has " + strings.Join(found, ", ")
+	}
+	if len(missing) > 0 {
+		detail += "; no subject " + strings.Join(missing, ", ") + " yet (the connector registers it with its first message)"
+	}
+	return detail, nil
 }
 
 // checkIterable looks up a user that need not exist.

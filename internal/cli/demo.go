@@ -17,6 +17,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&opts.ChangeRate, "change-rate", opts.ChangeRate, "share of updates that change a mapped column (0..1)")
 	fs.StringVar(&opts.Mode, "mode", opts.Mode, "upsert (create missing users) or update (only users already in Iterable)")
 	fs.IntVar(&opts.Partitions, "partitions", opts.Partitions, "partitions of the topic")
+	fs.StringVar(&opts.Format, "format", opts.Format, "json (JsonConverter with schemas), avro or protobuf (Confluent wire format, with an embedded schema registry)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}

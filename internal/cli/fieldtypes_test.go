@@ -12,10 +12,10 @@ import (
 // version as a number: version, a string in the project, conflicts.
 func TestValidateConnectChecksFieldTypes(t *testing.T) {
 	e := newOpsEnv(t)
-	if err := e.sim.SeedUser("a@example.com", "", map[string]any{"planTier": 3, "version": "v1"}); err != nil {
+	if err := e.Sim.SeedUser("a@example.com", "", map[string]any{"planTier": 3, "version": "v1"}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := e.configFile(t, opsKey, e.redis.URL)
+	cfg := e.configFile(t, opsKey, e.Redis.URL)
 	var out, errOut bytes.Buffer
 	if code := Main([]string{"validate", "-c", cfg, "--connect"}, &out, &errOut); code != exitUsage {
 		t.Errorf("exit %d with a type conflict, want %d:\n%s%s", code, exitUsage, &out, &errOut)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -25,39 +24,34 @@ const (
 )
 
 // opsEnv is a broker, a redis-server and a simulated Iterable for the
-// commands that reach them.
+// commands that reach them (see testenv.Stack).
 type opsEnv struct {
-	kafka *testenv.Kafka
-	redis *testenv.Redis
-	sim   *sim.Server
-	iter  *httptest.Server
+	*testenv.Stack
 }
 
 func newOpsEnv(t *testing.T) *opsEnv {
 	t.Helper()
-	s := sim.New(sim.Options{APIKey: opsKey, BulkUpdatePerSecond: 50})
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return &opsEnv{kafka: testenv.StartKafka(t, 2, opsTopic), redis: testenv.StartRedis(t), sim: s, iter: srv}
+	s := testenv.NewStack(t, 2, sim.Options{APIKey: opsKey, BulkUpdatePerSecond: 50})
+	s.Name = "ops"
+	return &opsEnv{Stack: s}
+}
+
+// sync is the environment's sync config, in group ops, logging at info.
+func (e *opsEnv) sync() testenv.SyncConfig {
+	c := e.Sync()
+	c.Group, c.APIKey, c.DLQTopic = "ops", opsKey, "ops.dlq"
+	c.RetryMax = 300 * time.Millisecond
+	c.Telemetry = `{listen: "127.0.0.1:0", log_level: info}`
+	return c
 }
 
 // configFile writes a config for the environment, with Iterable's key and
 // Redis URL as given.
 func (e *opsEnv) configFile(t *testing.T, key, redisURL string) string {
 	t.Helper()
-	return writeFile(t, fmt.Sprintf(`
-sync: {name: ops}
-kafka: {brokers: [%q], topics: [%q], group_id: ops, session_timeout: 6s, heartbeat_interval: 1s}
-redis: {url: %q}
-iterable:
-  base_url: %q
-  api_key: %q
-`+testenv.StreamMapping+`batch: {max_users: 50, max_wait: 20ms}
-rate_limit: {bulk_update_per_second: 40, scope: local}
-retry: {initial_interval: 20ms, max_interval: 300ms}
-dlq: {topic: ops.dlq}
-telemetry: {listen: "127.0.0.1:0", log_level: info}
-`, e.kafka.Brokers[0], opsTopic, redisURL, e.iter.URL, key))
+	c := e.sync()
+	c.APIKey, c.RedisURL = key, redisURL
+	return c.Write(t, t.TempDir(), "attrsync.yaml")
 }
 
 // lockedBuffer is a buffer the command under test writes to while the
@@ -113,8 +107,8 @@ func runUntil(t *testing.T, args []string, done func(stderr string) bool) (int, 
 func TestRunDryRunWritesNothing(t *testing.T) {
 	e := newOpsEnv(t)
 	h := testenv.History(30, 2, 3)
-	e.kafka.Produce(opsTopic, h.Msgs...)
-	path := e.configFile(t, opsKey, e.redis.URL)
+	e.Kafka.Produce(opsTopic, h.Msgs...)
+	path := e.configFile(t, opsKey, e.Redis.URL)
 
 	code, stdout, stderr := runUntil(t, []string{"-c", path, "--dry-run"}, func(log string) bool {
 		return strings.Count(log, "dry run: would send bulkUpdate") > 0 && strings.Contains(log, `"users":`)
@@ -122,13 +116,13 @@ func TestRunDryRunWritesNothing(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
-	if n := len(e.sim.Requests()); n != 0 {
+	if n := len(e.Sim.Requests()); n != 0 {
 		t.Errorf("a dry run sent %d requests to Iterable", n)
 	}
 	if !strings.Contains(stdout, "nothing was written") {
 		t.Errorf("stdout does not summarise the dry run: %q", stdout)
 	}
-	for p, off := range e.kafka.Committed("ops", opsTopic, 2) {
+	for p, off := range e.Kafka.Committed("ops", opsTopic, 2) {
 		if off >= 0 {
 			t.Errorf("a dry run committed offset %d on partition %d", off, p)
 		}
@@ -145,9 +139,9 @@ func TestRunDryRunWritesNothing(t *testing.T) {
 func TestStateInspectAndReset(t *testing.T) {
 	e := newOpsEnv(t)
 	h := testenv.History(20, 1, 5)
-	e.kafka.Produce(opsTopic, h.Msgs...)
-	path := e.configFile(t, opsKey, e.redis.URL)
-	code, _, stderr := runUntil(t, []string{"-c", path}, func(string) bool { return len(e.sim.Profiles()) == len(h.Last) })
+	e.Kafka.Produce(opsTopic, h.Msgs...)
+	path := e.configFile(t, opsKey, e.Redis.URL)
+	code, _, stderr := runUntil(t, []string{"-c", path}, func(string) bool { return len(e.Sim.Profiles()) == len(h.Last) })
 	if code != exitOK {
 		t.Fatalf("run: exit %d:\n%s", code, stderr)
 	}
@@ -175,7 +169,7 @@ func TestStateInspectAndReset(t *testing.T) {
 
 	// A request sent but never recorded (the process died) shows as in doubt.
 	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
+	rdb := redis.NewClient(&redis.Options{Addr: e.Redis.Addr})
 	defer rdb.Close()
 	store, err := state.New(ctx, rdb, "attrsync", "ops", testenv.StreamFields())
 	if err != nil {
@@ -224,7 +218,7 @@ func TestStateInspectAndReset(t *testing.T) {
 func TestStateInspectRefusesAnInvalidIdentifier(t *testing.T) {
 	e := newOpsEnv(t)
 	var out, errOut bytes.Buffer
-	code := Main([]string{"state", "inspect", "-c", e.configFile(t, opsKey, e.redis.URL), "--user", "not-an-email"}, &out, &errOut)
+	code := Main([]string{"state", "inspect", "-c", e.configFile(t, opsKey, e.Redis.URL), "--user", "not-an-email"}, &out, &errOut)
 	if code != exitUsage || !strings.Contains(errOut.String(), "invalid email") {
 		t.Errorf("exit %d, stderr %q", code, errOut.String())
 	}
@@ -233,7 +227,7 @@ func TestStateInspectRefusesAnInvalidIdentifier(t *testing.T) {
 func TestValidateConnectReportsEachSystem(t *testing.T) {
 	e := newOpsEnv(t)
 	var out, errOut bytes.Buffer
-	if code := Main([]string{"validate", "-c", e.configFile(t, opsKey, e.redis.URL), "--connect"}, &out, &errOut); code != exitOK {
+	if code := Main([]string{"validate", "-c", e.configFile(t, opsKey, e.Redis.URL), "--connect"}, &out, &errOut); code != exitOK {
 		t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
 	}
 	for _, want := range []string{"kafka:    ok (app.public.users: 2 partitions)", "redis:    ok", "iterable: ok"} {

@@ -35,33 +35,24 @@ func TestUnchangedToastedColumnsKeepTheirValue(t *testing.T) {
 			msgs = append(msgs, testenv.Upsert(u, row))
 		}
 	}
-	e.kafka.Produce(opsTopic, msgs...)
-	path := writeFile(t, fmt.Sprintf(`
-sync: {name: toast}
-kafka: {brokers: [%q], topics: [%q], group_id: toast}
-redis: {url: %q}
-iterable:
-  base_url: %q
-  api_key: %q
-  identifier: {source: email, as: email}
+	e.Kafka.Produce(opsTopic, msgs...)
+	c := e.sync()
+	c.Name, c.Group, c.DLQTopic = "toast", "toast", "toast.dlq"
+	c.Mapping = `  identifier: {source: email, as: email}
   attributes:
     - {from: first_name, to: firstName}
     - {from: last_name, to: lastName}
     - {from: plan.tier, to: planTier}
-batch: {max_users: 50, max_wait: 20ms}
-rate_limit: {bulk_update_per_second: 40, scope: local}
-retry: {initial_interval: 20ms, max_interval: 300ms}
-dlq: {topic: toast.dlq}
-telemetry: {listen: "127.0.0.1:0", log_level: info}
-`, e.kafka.Brokers[0], opsTopic, e.redis.URL, e.iter.URL, opsKey))
+`
+	path := c.Write(t, t.TempDir(), "toast.yaml")
 
 	// Done when every message is committed, whatever became of it.
-	end := e.kafka.EndOffsets(opsTopic, 2)
+	end := e.Kafka.EndOffsets(opsTopic, 2)
 	synced := func(string) bool {
-		if len(e.sim.Profiles()) != users {
+		if len(e.Sim.Profiles()) != users {
 			return false
 		}
-		got := e.kafka.Committed("toast", opsTopic, 2)
+		got := e.Kafka.Committed("toast", opsTopic, 2)
 		for p, off := range end {
 			if got[p] < off {
 				return false
@@ -72,7 +63,7 @@ telemetry: {listen: "127.0.0.1:0", log_level: info}
 	if code, _, stderr := runUntil(t, []string{"-c", path}, synced); code != exitOK {
 		t.Fatalf("run: exit %d:\n%s", code, stderr)
 	}
-	for email, p := range e.sim.Profiles() {
+	for email, p := range e.Sim.Profiles() {
 		var u int
 		fmt.Sscanf(email, "user%04d@", &u)
 		if got, want := p.DataFields["lastName"], fmt.Sprintf("last-%d", u); got != want {
@@ -85,7 +76,7 @@ telemetry: {listen: "127.0.0.1:0", log_level: info}
 			t.Errorf("%s: planTier %v, want pro", email, got)
 		}
 	}
-	if dead := e.kafka.ReadAll("toast.dlq", 1); len(dead) != 0 {
+	if dead := e.Kafka.ReadAll("toast.dlq", 1); len(dead) != 0 {
 		t.Errorf("%d messages dead-lettered, want none", len(dead))
 	}
 }

@@ -2,22 +2,27 @@
 // (one YAML file per sync, SPEC §1).
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/ratelimit"
+)
 
 // Config is one sync: where changes come from, how they map onto Iterable
 // user fields, and how they are delivered.
 type Config struct {
-	Sync          Sync          `yaml:"sync"`
-	Kafka         Kafka         `yaml:"kafka"`
-	Source        Source        `yaml:"source"`
-	Redis         Redis         `yaml:"redis"`
-	Iterable      Iterable      `yaml:"iterable"`
-	Batch         Batch         `yaml:"batch"`
-	RateLimit     RateLimit     `yaml:"rate_limit"`
-	Retry         Retry         `yaml:"retry"`
-	DLQ           DLQ           `yaml:"dlq"`
-	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
-	Telemetry     Telemetry     `yaml:"telemetry"`
+	Sync          Sync             `yaml:"sync"`
+	Kafka         kafka.Config     `yaml:"kafka"`
+	Source        Source           `yaml:"source"`
+	Redis         Redis            `yaml:"redis"`
+	Iterable      Iterable         `yaml:"iterable"`
+	Batch         Batch            `yaml:"batch"`
+	RateLimit     ratelimit.Config `yaml:"rate_limit"`
+	Retry         Retry            `yaml:"retry"`
+	DLQ           DLQ              `yaml:"dlq"`
+	ShutdownGrace time.Duration    `yaml:"shutdown_grace"`
+	Telemetry     Telemetry        `yaml:"telemetry"`
 }
 
 // Sync names the sync; the name namespaces state, the default group and metrics.
@@ -25,39 +30,11 @@ type Sync struct {
 	Name string `yaml:"name"`
 }
 
-// Kafka is the consumer side.
-type Kafka struct {
-	Brokers           []string      `yaml:"brokers"`
-	Topics            []string      `yaml:"topics"`
-	GroupID           string        `yaml:"group_id"`
-	StartOffset       string        `yaml:"start_offset"` // earliest | latest
-	SessionTimeout    time.Duration `yaml:"session_timeout"`
-	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
-	TLS               TLS           `yaml:"tls"`
-	SASL              SASL          `yaml:"sasl"`
-}
-
-// TLS configures transport security towards the brokers.
-type TLS struct {
-	Enabled            bool   `yaml:"enabled"`
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
-
-// SASL configures broker authentication. Password is a secret.
-type SASL struct {
-	Mechanism string `yaml:"mechanism"` // "" | PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
-	Username  string `yaml:"username"`
-	Password  string `yaml:"password"`
-}
-
 // Source says how message values are shaped.
 type Source struct {
 	Format         string         `yaml:"format"` // debezium | flat | json | avro | protobuf
 	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
-	OnDelete       string         `yaml:"on_delete"` // ignore | unset
+	OnDelete       string         `yaml:"on_delete"` // ignore | unset | delete
 	// UnavailableValue is the placeholder the source writes for a value it
 	// could not read (Debezium's unchanged TOASTed columns); such a value
 	// is "not present". "" turns the rule off.
@@ -75,17 +52,21 @@ type Redis struct {
 
 // Iterable is the destination. APIKey is a secret.
 type Iterable struct {
-	Region             string      `yaml:"region"` // us | eu
-	BaseURL            string      `yaml:"base_url"`
-	APIKey             string      `yaml:"api_key"`
-	Mode               string      `yaml:"mode"` // upsert | update
-	Identifier         Identifier  `yaml:"identifier"`
-	PreferUserID       bool        `yaml:"prefer_user_id"`
-	MergeNestedObjects bool        `yaml:"merge_nested_objects"`
-	CreateNewFields    bool        `yaml:"create_new_fields"`
-	UpdateOnlyFlag     bool        `yaml:"update_only_flag"`
-	AllowTypeConflicts bool        `yaml:"allow_type_conflicts"` // start although getFields shows a mapped field of another type
-	Attributes         []Attribute `yaml:"attributes"`
+	Region             string     `yaml:"region"` // us | eu
+	BaseURL            string     `yaml:"base_url"`
+	APIKey             string     `yaml:"api_key"`
+	Mode               string     `yaml:"mode"` // upsert | update
+	Identifier         Identifier `yaml:"identifier"`
+	PreferUserID       bool       `yaml:"prefer_user_id"`
+	MergeNestedObjects bool       `yaml:"merge_nested_objects"`
+	CreateNewFields    bool       `yaml:"create_new_fields"`
+	UpdateOnlyFlag     bool       `yaml:"update_only_flag"`
+	AllowTypeConflicts bool       `yaml:"allow_type_conflicts"` // start although getFields shows a mapped field of another type
+	// OnEmailChange says what a row whose email changed does under
+	// identifier.as email: move the profile (users/updateEmail), or write
+	// to a new profile under the new email and leave the old one.
+	OnEmailChange string      `yaml:"on_email_change"` // move | new_profile
+	Attributes    []Attribute `yaml:"attributes"`
 }
 
 // Identifier says which row field identifies the user and as what.
@@ -114,14 +95,6 @@ type Batch struct {
 	MaxHeldBytes int64 `yaml:"max_held_bytes"`
 }
 
-// RateLimit paces requests to Iterable.
-type RateLimit struct {
-	BulkUpdatePerSecond float64 `yaml:"bulk_update_per_second"`
-	LookupPerSecond     float64 `yaml:"lookup_per_second"`
-	Share               float64 `yaml:"share"`
-	Scope               string  `yaml:"scope"` // global | local
-}
-
 // Retry shapes the backoff for transient Iterable failures.
 type Retry struct {
 	InitialInterval time.Duration `yaml:"initial_interval"`
@@ -141,6 +114,19 @@ type Telemetry struct {
 	LogLevel     string `yaml:"log_level"`
 	LogFormat    string `yaml:"log_format"`
 }
+
+// The values of source.on_delete.
+const (
+	OnDeleteIgnore = "ignore"
+	OnDeleteUnset  = "unset"
+	OnDeleteDelete = "delete"
+)
+
+// The values of iterable.on_email_change.
+const (
+	EmailChangeMove       = "move"
+	EmailChangeNewProfile = "new_profile"
+)
 
 // The two delivery modes of iterable.mode.
 const (

@@ -1,12 +1,16 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/ratelimit"
+)
 
 // Default values of SPEC §1. Those derived from other values (kafka.group_id,
 // dlq.topic) and those inside list entries (attribute type, nulls, unit) are
 // filled in by applyDerivedDefaults after decoding.
 const (
-	defStartOffset       = "earliest"
 	defSessionTimeout    = 10 * time.Second
 	defHeartbeatInterval = 3 * time.Second
 	defSourceFormat      = "debezium"
@@ -22,7 +26,7 @@ const (
 	defBulkUpdatePerSec  = 5.0      // Iterable: per project, shared by every instance
 	defLookupPerSec      = 100.0    // Iterable: getByEmail / byUserId, per project
 	defShare             = 1.0
-	defRateScope         = "global"
+	defRateScope         = ratelimit.ScopeGlobal
 	defRetryInitial      = 500 * time.Millisecond
 	defRetryMax          = 60 * time.Second
 	defShutdownGrace     = 30 * time.Second
@@ -43,8 +47,8 @@ const (
 // zero-value check after decoding could not tell "false" from "absent".
 func defaults() Config {
 	return Config{
-		Kafka: Kafka{
-			StartOffset:       defStartOffset,
+		Kafka: kafka.Config{
+			StartOffset:       kafka.StartEarliest,
 			SessionTimeout:    defSessionTimeout,
 			HeartbeatInterval: defHeartbeatInterval,
 		},
@@ -55,9 +59,10 @@ func defaults() Config {
 			Mode:            ModeUpsert,
 			Identifier:      Identifier{As: defIdentifierAs},
 			CreateNewFields: true,
+			OnEmailChange:   EmailChangeMove,
 		},
 		Batch: Batch{MaxUsers: defMaxUsers, MaxBytes: defMaxBytes, MaxWait: defMaxWait, MaxHeldBytes: defMaxHeldBytes},
-		RateLimit: RateLimit{
+		RateLimit: ratelimit.Config{
 			BulkUpdatePerSecond: defBulkUpdatePerSec,
 			LookupPerSecond:     defLookupPerSec,
 			Share:               defShare,

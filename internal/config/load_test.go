@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/ratelimit"
 )
 
 func TestLoadFullSpecExample(t *testing.T) {
@@ -19,7 +22,7 @@ func TestLoadFullSpecExample(t *testing.T) {
 	}
 	want := &Config{
 		Sync: Sync{Name: "users-to-iterable"},
-		Kafka: Kafka{
+		Kafka: kafka.Config{
 			Brokers:           []string{"127.0.0.1:9092"},
 			Topics:            []string{"dbserver1.public.users"},
 			GroupID:           "attrsync-users-to-iterable",
@@ -35,6 +38,7 @@ func TestLoadFullSpecExample(t *testing.T) {
 			Mode:            ModeUpsert,
 			Identifier:      Identifier{Source: "email", As: "email"},
 			CreateNewFields: true,
+			OnEmailChange:   EmailChangeMove,
 			Attributes: []Attribute{
 				{From: "first_name", To: "firstName", Type: "auto", Nulls: "send"},
 				{From: "plan.tier", To: "planTier", Type: "auto", Nulls: "send"},
@@ -43,7 +47,7 @@ func TestLoadFullSpecExample(t *testing.T) {
 			},
 		},
 		Batch:         Batch{MaxUsers: 1000, MaxBytes: 4_000_000, MaxWait: time.Second, MaxHeldBytes: 64 << 20},
-		RateLimit:     RateLimit{BulkUpdatePerSecond: 5, LookupPerSecond: 100, Share: 1, Scope: "global"},
+		RateLimit:     ratelimit.Config{BulkUpdatePerSecond: 5, LookupPerSecond: 100, Share: 1, Scope: ratelimit.ScopeGlobal},
 		Retry:         Retry{InitialInterval: 500 * time.Millisecond, MaxInterval: time.Minute},
 		DLQ:           DLQ{Topic: "attrsync.users-to-iterable.dlq"},
 		ShutdownGrace: 30 * time.Second,
@@ -85,7 +89,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 		name     string
 		got, exp any
 	}{
-		{"kafka.start_offset", got.Kafka.StartOffset, "earliest"},
+		{"kafka.start_offset", got.Kafka.StartOffset, kafka.StartEarliest},
 		{"kafka.session_timeout", got.Kafka.SessionTimeout, 10 * time.Second},
 		{"kafka.heartbeat_interval", got.Kafka.HeartbeatInterval, 3 * time.Second},
 		{"source.format", got.Source.Format, "debezium"},
@@ -105,7 +109,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 		{"rate_limit.bulk_update_per_second", got.RateLimit.BulkUpdatePerSecond, 5.0},
 		{"rate_limit.lookup_per_second", got.RateLimit.LookupPerSecond, 100.0},
 		{"rate_limit.share", got.RateLimit.Share, 1.0},
-		{"rate_limit.scope", got.RateLimit.Scope, "global"},
+		{"rate_limit.scope", got.RateLimit.Scope, ratelimit.ScopeGlobal},
 		{"retry.initial_interval", got.Retry.InitialInterval, 500 * time.Millisecond},
 		{"retry.max_interval", got.Retry.MaxInterval, 60 * time.Second},
 		{"retry.max_elapsed", got.Retry.MaxElapsed, time.Duration(0)},

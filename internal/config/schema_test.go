@@ -3,10 +3,12 @@ package config
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/ratelimit"
 	"github.com/attrsync/attrsync/schemas"
 )
 
@@ -92,6 +94,34 @@ func TestSchemaMatchesConfigStruct(t *testing.T) {
 		}
 	}
 	walk("", root, reflect.TypeFor[Config](), reflect.ValueOf(defaults()))
+}
+
+// TestSchemaScopesAreRatelimits keeps rate_limit.scope's enum in step with
+// the scopes internal/ratelimit defines: a scope the schema admitted and
+// the limiters did not know would pass validation and fail at start.
+func TestSchemaScopesAreRatelimits(t *testing.T) {
+	data, err := schemas.FS.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root struct {
+		Properties struct {
+			RateLimit struct {
+				Properties struct {
+					Scope struct {
+						Enum []ratelimit.Scope `json:"enum"`
+					} `json:"scope"`
+				} `json:"properties"`
+			} `json:"rate_limit"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(data, &root); err != nil {
+		t.Fatal(err)
+	}
+	got := root.Properties.RateLimit.Properties.Scope.Enum
+	if want := []ratelimit.Scope{ratelimit.ScopeGlobal, ratelimit.ScopeLocal}; !slices.Equal(got, want) {
+		t.Errorf("rate_limit.scope enum %q, want %q", got, want)
+	}
 }
 
 func defaultMatches(schemaDefault any, v reflect.Value) bool {

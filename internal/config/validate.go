@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/attrsync/attrsync/internal/kafka"
 )
 
 // iterableManagedFields are user fields Iterable maintains itself; a sync
@@ -60,7 +62,7 @@ func (v semantics) positive(path string, d time.Duration) {
 	}
 }
 
-func (v semantics) kafka(k *Kafka) {
+func (v semantics) kafka(k *kafka.Config) {
 	for i, b := range k.Brokers {
 		if b == "" {
 			continue // the schema reports it as empty

@@ -116,6 +116,7 @@ func TestSemanticChecks(t *testing.T) {
 		{"empty broker", `kafka: {brokers: [""]}`, "kafka.brokers[0]: empty"},
 		{"max_users zero", `batch: {max_users: 0}`, "batch.max_users: must be at least 1"},
 		{"share zero", `rate_limit: {share: 0}`, "rate_limit.share: must be greater than 0"},
+		{"unknown scope", `rate_limit: {scope: cluster}`, `rate_limit.scope: must be one of global, local, got "cluster"`},
 		{"negative duration", `retry: {max_elapsed: -1s}`,
 			`retry.max_elapsed: must be a Go duration such as 500ms, 1s or 10m (0 for none), got "-1s"`},
 		{"initial above max", `retry: {initial_interval: 2m}`,
@@ -225,5 +226,23 @@ func TestProblemString(t *testing.T) {
 	err := &ValidationError{Problems: []Problem{{"a", "x"}, {"b", "y"}}}
 	if got, want := err.Error(), "invalid config (2 problems):\n  a: x\n  b: y"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+// TestOnDeleteAndEmailChangeValues checks the values of the two keys that
+// decide what deletes and email changes do, and their defaults.
+func TestOnDeleteAndEmailChangeValues(t *testing.T) {
+	c := mustParse(t, withOverrides(t, `source: {on_delete: delete}`), baseEnv())
+	if c.Source.OnDelete != OnDeleteDelete || c.Iterable.OnEmailChange != EmailChangeMove {
+		t.Errorf("on_delete %q, on_email_change %q (default): want delete, move", c.Source.OnDelete, c.Iterable.OnEmailChange)
+	}
+	c = mustParse(t, withOverrides(t, `iterable: {on_email_change: new_profile}`), baseEnv())
+	if c.Iterable.OnEmailChange != EmailChangeNewProfile {
+		t.Errorf("on_email_change %q, want new_profile", c.Iterable.OnEmailChange)
+	}
+	for _, bad := range []string{`source: {on_delete: remove}`, `iterable: {on_email_change: merge}`} {
+		if got := problemsOf(t, withOverrides(t, bad), baseEnv()); len(got) == 0 {
+			t.Errorf("%s accepted", bad)
+		}
 	}
 }

@@ -1,24 +1,22 @@
 package demo
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
-	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/cdc/cdctest"
 )
 
-// generator produces a Debezium change stream of a users table, in the
-// schema-wrapped form a JsonConverter with schemas enabled writes, so the
-// demo exercises logical time types.
+// generator produces a Debezium change stream of a users table as events,
+// which a cdctest.Writer then writes the way Kafka Connect's converter of
+// the chosen format would: JsonConverter with schemas, or Confluent's Avro
+// or Protobuf converter. One seed gives the same rows in every format.
 type generator struct {
 	rng        *rand.Rand
 	users      int
 	changeRate float64
 	rows       []row
-	start      time.Time
-	schema     map[string]any
 }
 
 type row struct {
@@ -38,8 +36,36 @@ var (
 	plans      = []string{"free", "pro", "team", "enterprise"}
 )
 
+// signupEpoch anchors the generated signup times, so that a seed gives the
+// same profiles whenever and in whichever format the demo runs.
+var signupEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// usersTable is the captured table as Debezium describes a Postgres users
+// table by default: signup_at, a timestamp, is an int64 of microseconds
+// named io.debezium.time.MicroTimestamp. The Avro converter keeps that
+// name; the Protobuf converter drops it, which is why the demo's mapping
+// gives signedUpAt its unit.
+func usersTable() *cdctest.Table {
+	return &cdctest.Table{
+		Topic: topic,
+		Key:   "id",
+		Columns: []cdctest.Column{
+			{Name: "id", Type: cdctest.Int64},
+			{Name: "email", Type: cdctest.String},
+			{Name: "first_name", Type: cdctest.String, Optional: true},
+			{Name: "city", Type: cdctest.String, Optional: true},
+			{Name: "plan", Type: cdctest.String, Optional: true},
+			{Name: "seats", Type: cdctest.Int32, Optional: true},
+			{Name: "active", Type: cdctest.Boolean, Optional: true},
+			{Name: "version", Type: cdctest.Int32},
+			{Name: "signup_at", Type: cdctest.Int64, Logical: cdctest.DebeziumMicroTS},
+			{Name: "last_login", Type: cdctest.Int64, Optional: true},
+		},
+	}
+}
+
 func newGenerator(users int, changeRate float64, seed uint64) *generator {
-	return &generator{rng: rand.New(rand.NewPCG(seed, 7)), users: users, changeRate: changeRate, rows: make([]row, users), start: time.Now(), schema: envelopeSchema()}
+	return &generator{rng: rand.New(rand.NewPCG(seed, 7)), users: users, changeRate: changeRate, rows: make([]row, users)}
 }
 
 // email is the identifier of user i.
@@ -48,7 +74,7 @@ func email(i int) string { return fmt.Sprintf("user%06d@example.com", i) }
 // next returns the event for the n-th message: the first pass creates every
 // user (op c); later events update a random user, changing a mapped column
 // with probability changeRate and otherwise only last_login.
-func (g *generator) next(n int) change.Message {
+func (g *generator) next(n int) cdctest.Event {
 	i, op := n, "c"
 	if n >= g.users {
 		i, op = g.rng.IntN(g.users), "u"
@@ -60,7 +86,7 @@ func (g *generator) next(n int) change.Message {
 		*r = row{
 			FirstName: firstNames[g.rng.IntN(len(firstNames))], City: cities[g.rng.IntN(len(cities))],
 			Plan: plans[g.rng.IntN(len(plans))], Seats: 1 + g.rng.IntN(50), Active: true, Version: 1,
-			SignupUS: g.start.Add(-time.Duration(g.rng.IntN(1000)) * time.Hour).UnixMicro(),
+			SignupUS: signupEpoch.Add(-time.Duration(g.rng.IntN(1000)) * time.Hour).UnixMicro(),
 		}
 	case g.rng.Float64() < g.changeRate:
 		r.Version++
@@ -75,52 +101,19 @@ func (g *generator) next(n int) change.Message {
 			r.Active = !r.Active
 		}
 	}
-	r.LastLogin = time.Now().UnixMilli()
-	var beforeRow any
+	now := time.Now().UnixMilli()
+	r.LastLogin = now
+	ev := cdctest.Event{Op: op, After: r.values(i), SourceTsMs: now, TsMs: now}
 	if op == "u" {
-		beforeRow = rowJSON(i, before)
+		ev.Before = before.values(i)
 	}
-	value, err := json.Marshal(map[string]any{
-		"schema": g.schema,
-		"payload": map[string]any{
-			"before": beforeRow, "after": rowJSON(i, *r), "op": op, "ts_ms": time.Now().UnixMilli(),
-			"source": map[string]any{"connector": "postgresql", "db": "app", "schema": "public", "table": "users", "ts_ms": time.Now().UnixMilli()},
-		},
-	})
-	if err != nil {
-		panic(err) // only plain values are marshalled
-	}
-	return change.Message{Key: fmt.Appendf(nil, `{"id":%d}`, i), Value: value}
+	return ev
 }
 
-func rowJSON(i int, r row) map[string]any {
-	return map[string]any{
-		"id": i, "email": email(i), "first_name": r.FirstName, "city": r.City,
+func (r row) values(i int) cdctest.Row {
+	return cdctest.Row{
+		"id": int64(i), "email": email(i), "first_name": r.FirstName, "city": r.City,
 		"plan": r.Plan, "seats": r.Seats, "active": r.Active, "version": r.Version,
 		"signup_at": r.SignupUS, "last_login": r.LastLogin,
-	}
-}
-
-// envelopeSchema is the Kafka Connect schema of the value, trimmed to what
-// the decoder reads: the after row's field types.
-func envelopeSchema() map[string]any {
-	return map[string]any{
-		"type": "struct", "name": "app.public.users.Envelope",
-		"fields": []any{
-			map[string]any{"field": "after", "type": "struct", "optional": true, "name": "app.public.users.Value", "fields": []any{
-				map[string]any{"field": "id", "type": "int64"},
-				map[string]any{"field": "email", "type": "string"},
-				map[string]any{"field": "first_name", "type": "string", "optional": true},
-				map[string]any{"field": "city", "type": "string", "optional": true},
-				map[string]any{"field": "plan", "type": "string", "optional": true},
-				map[string]any{"field": "seats", "type": "int32", "optional": true},
-				map[string]any{"field": "active", "type": "boolean", "optional": true},
-				map[string]any{"field": "version", "type": "int32"},
-				map[string]any{"field": "signup_at", "type": "int64", "name": "io.debezium.time.MicroTimestamp", "version": 1},
-				map[string]any{"field": "last_login", "type": "int64", "optional": true},
-			}},
-			map[string]any{"field": "op", "type": "string"},
-			map[string]any{"field": "ts_ms", "type": "int64", "optional": true},
-		},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/testenv"
 	kafkago "github.com/segmentio/kafka-go"
 )
 
@@ -236,11 +237,8 @@ func produceUsers(t *testing.T, brokers []string, topic, prefix string, rounds i
 			if r == rounds-1 {
 				name = fmt.Sprintf("%s-%d", prefix, u)
 			}
-			v, _ := json.Marshal(map[string]any{
-				"before": nil, "op": "u", "ts_ms": time.Now().UnixMilli(),
-				"after": map[string]any{"id": u, "email": fmt.Sprintf("User%d@Example.com", u), "first_name": name, "plan": map[string]any{"tier": "pro"}},
-			})
-			msgs = append(msgs, kafkago.Message{Key: fmt.Appendf(nil, `{"id":%d}`, u), Value: v})
+			m := testenv.Upsert(u, testenv.Row{"id": u, "email": fmt.Sprintf("User%d@Example.com", u), "first_name": name, "plan": map[string]any{"tier": "pro"}})
+			msgs = append(msgs, kafkago.Message{Key: m.Key, Value: m.Value})
 		}
 	}
 	if err := w.WriteMessages(ctx, msgs...); err != nil {

@@ -268,10 +268,10 @@ func TestChartScaledObject(t *testing.T) {
 				if md["bootstrapServers"] != strings.Join(cfg.Kafka.Brokers, ",") {
 					t.Errorf("trigger %d: bootstrapServers %q, but the sync's brokers are %v", i, md["bootstrapServers"], cfg.Kafka.Brokers)
 				}
-				if md["offsetResetPolicy"] != cfg.Kafka.StartOffset {
+				if md["offsetResetPolicy"] != string(cfg.Kafka.StartOffset) {
 					t.Errorf("trigger %d: offsetResetPolicy %q, but the sync starts at %q", i, md["offsetResetPolicy"], cfg.Kafka.StartOffset)
 				}
-				if want := kedaSASL[cfg.Kafka.SASL.Mechanism]; md["sasl"] != want {
+				if want := kedaSASL[string(cfg.Kafka.SASL.Mechanism)]; md["sasl"] != want {
 					t.Errorf("trigger %d: sasl %q for the sync's %s", i, md["sasl"], cfg.Kafka.SASL.Mechanism)
 				}
 				if cfg.Kafka.TLS.Enabled != (md["tls"] == "enable") {

@@ -21,21 +21,21 @@ func TestChaosKilledThreeTimes(t *testing.T) {
 	const parts = 4
 	e := newEnv(t, parts, sim.Options{BulkUpdatePerSecond: 20})
 	h := testenv.History(400, 8, 17)
-	e.kafka.Produce(topic, h.Msgs...)
+	e.Kafka.Produce(topic, h.Msgs...)
 	cfg := e.writeConfig("chaos", 20, 25)
-	e.sim.SetFaults(sim.Faults{ErrorRate: 0.3, ErrorStatus: 503, SpikeRate: 0.05, Spike: 2 * time.Second})
+	e.Sim.SetFaults(sim.Faults{ErrorRate: 0.3, ErrorStatus: 503, SpikeRate: 0.05, Spike: 2 * time.Second})
 
 	for kill := 1; kill <= 3; kill++ {
-		before := len(e.sim.Requests())
+		before := len(e.Sim.Requests())
 		p := e.startProc("run", "-c", cfg)
-		testenv.WaitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(e.sim.Requests()) >= before+8 })
+		testenv.WaitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(e.Sim.Requests()) >= before+8 })
 		p.Kill(t)
 		if e.caughtUp("chaos", parts) {
 			t.Fatalf("the stream was finished before kill %d; the test needs a longer stream", kill)
 		}
 	}
-	end := e.kafka.EndOffsets(topic, parts)
-	committed := e.kafka.Committed("chaos", topic, parts)
+	end := e.Kafka.EndOffsets(topic, parts)
+	committed := e.Kafka.Committed("chaos", topic, parts)
 	var left int64
 	for p, off := range end {
 		left += off - max(committed[p], 0)
@@ -45,7 +45,7 @@ func TestChaosKilledThreeTimes(t *testing.T) {
 	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}
-	testenv.CheckProfiles(t, e.sim, h.Last)
+	testenv.CheckProfiles(t, e.Sim, h.Last)
 
 	st := stoppedStats(t, p.Log)
 	sum := st["accepted"] + st["unchanged"] + st["stale"] + st["skipped"] + st["absent"] + st["dead_lettered"]

@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,71 +18,42 @@ const (
 	apiKey = "e2e-key-0123456789"
 )
 
+// env is one test's world (see testenv.Stack).
 type env struct {
-	t     *testing.T
-	kafka *testenv.Kafka
-	redis *testenv.Redis
-	sim   *sim.Server
-	url   string
-	dir   string
+	*testenv.Stack
+	t *testing.T
 }
 
 func newEnv(t *testing.T, parts int, opts sim.Options) *env {
 	t.Helper()
 	opts.APIKey = apiKey
-	opts.VersionField = "version"
-	s := sim.New(opts)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return &env{t: t, kafka: testenv.StartKafka(t, parts, topic), redis: testenv.StartRedis(t), sim: s, url: srv.URL, dir: t.TempDir()}
+	s := testenv.NewStack(t, parts, opts)
+	s.Name = "e2e"
+	return &env{Stack: s, t: t}
 }
 
-// writeConfig writes a sync config and returns its path. The API key comes
-// from the environment, as in production.
+// writeConfig writes a sync config for group and returns its path. The API
+// key comes from the environment, as in production; several instances
+// share the global rate limit.
 func (e *env) writeConfig(group string, bulkPerSecond int, maxUsers int) string {
 	e.t.Helper()
-	cfg := fmt.Sprintf(`sync: {name: e2e}
-kafka:
-  brokers: [%q]
-  topics: [%q]
-  group_id: %s
-  session_timeout: 6s
-  heartbeat_interval: 1s
-redis: {url: %q}
-iterable:
-  base_url: %q
-  api_key: ${ITERABLE_API_KEY}
-`+testenv.StreamMapping+`batch: {max_users: %d, max_wait: 50ms}
-rate_limit: {bulk_update_per_second: %d}
-retry: {initial_interval: 50ms, max_interval: 1s}
-shutdown_grace: 10s
-telemetry: {listen: "127.0.0.1:0", log_level: debug}
-`, e.kafka.Brokers[0], topic, group, e.redis.URL, e.url, maxUsers, bulkPerSecond)
-	path := filepath.Join(e.dir, group+".yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	return path
+	c := e.Sync()
+	c.Group, c.MaxUsers, c.MaxWait = group, maxUsers, 50*time.Millisecond
+	c.BulkPerSecond, c.Scope = float64(bulkPerSecond), "global"
+	c.RetryInitial, c.RetryMax = 50*time.Millisecond, time.Second
+	c.Telemetry = `{listen: "127.0.0.1:0", log_level: debug}`
+	return c.Write(e.t, e.Dir, group+".yaml")
 }
 
 // startProc starts the attrsync binary with the API key in its
 // environment, as a deployment would pass it.
 func (e *env) startProc(args ...string) *testenv.Proc {
 	e.t.Helper()
-	return testenv.StartProc(e.t, binary, e.dir, []string{"ITERABLE_API_KEY=" + apiKey}, args...)
+	return e.StartProc(binary, args...)
 }
 
 // stopWithin is how long a SIGTERMed process may take to drain and exit.
 const stopWithin = 30 * time.Second
 
 // caughtUp reports whether the group committed every partition's end offset.
-func (e *env) caughtUp(group string, parts int) bool {
-	end := e.kafka.EndOffsets(topic, parts)
-	got := e.kafka.Committed(group, topic, parts)
-	for p, off := range end {
-		if off > 0 && got[p] != off {
-			return false
-		}
-	}
-	return true
-}
+func (e *env) caughtUp(group string, _ int) bool { return e.CaughtUp(group) }

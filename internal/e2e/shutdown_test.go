@@ -20,13 +20,13 @@ func TestShutdown(t *testing.T) {
 	// Enough users that work is still waiting in the engine at the signal:
 	// what was already diffed is legitimately sent during the drain.
 	h := testenv.History(1200, 4, 13)
-	e.kafka.Produce(topic, h.Msgs...)
+	e.Kafka.Produce(topic, h.Msgs...)
 	cfg := e.writeConfig("term", 20, 25)
 
 	// Slow answers keep requests in flight when the signal comes.
-	e.sim.SetFaults(sim.Faults{Latency: 700 * time.Millisecond})
+	e.Sim.SetFaults(sim.Faults{Latency: 700 * time.Millisecond})
 	p := e.startProc("run", "-c", cfg)
-	testenv.WaitFor(t, 60*time.Second, "accepted requests", func() bool { return len(e.sim.Requests()) >= 4 })
+	testenv.WaitFor(t, 60*time.Second, "accepted requests", func() bool { return len(e.Sim.Requests()) >= 4 })
 	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Fatalf("exit %d after SIGTERM, want 0", code)
 	}
@@ -38,7 +38,7 @@ func TestShutdown(t *testing.T) {
 	// arrived first; what matters is that the drain committed what it
 	// finished.
 	committed := int64(0)
-	for _, off := range e.kafka.Committed("term", topic, parts) {
+	for _, off := range e.Kafka.Committed("term", topic, parts) {
 		committed += max(off, 0)
 	}
 	if committed == 0 {
@@ -53,7 +53,7 @@ func TestShutdown(t *testing.T) {
 	// project's field types).
 	p = e.startProc("run", "-c", cfg)
 	testenv.WaitFor(t, 60*time.Second, "the sync to start", func() bool { return strings.Contains(p.Output(t), "generation started") })
-	e.sim.SetFaults(sim.Faults{Latency: 20 * time.Second})
+	e.Sim.SetFaults(sim.Faults{Latency: 20 * time.Second})
 	time.Sleep(2 * time.Second) // requests now wait in the simulator
 	p.Signal(t, syscall.SIGTERM)
 	time.Sleep(300 * time.Millisecond)
@@ -62,11 +62,11 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("exit 0 after an interrupted drain, want non-zero")
 	}
 
-	e.sim.SetFaults(sim.Faults{})
+	e.Sim.SetFaults(sim.Faults{})
 	p = e.startProc("run", "-c", cfg)
 	testenv.WaitFor(t, 120*time.Second, "the group to commit every end offset", func() bool { return e.caughtUp("term", parts) })
 	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}
-	testenv.CheckProfiles(t, e.sim, h.Last)
+	testenv.CheckProfiles(t, e.Sim, h.Last)
 }

@@ -90,21 +90,23 @@ type bulkResponse struct {
 	InvalidUserIDs    []string                   `json:"invalidUserIds"` // deprecated
 }
 
-// BulkUpdate sends req once through POST /api/users/bulkUpdate, after
-// waiting on the bulk limiter. A 200 yields the per-user outcome; any other
-// status an *APIError; no response a *TransportError or ErrTimeout.
-// Retrying is the caller's decision (see IsTransient).
+// BulkUpdate sends req once through POST /api/users/bulkUpdate, at once:
+// the caller paces bulkUpdate itself, taking a turn before it cuts a request
+// and reporting a 429 it meets (IsRateLimited) to its limiter. A 200 yields
+// the per-user outcome; any other status an *APIError; no response a
+// *TransportError or ErrTimeout. Retrying is the caller's decision (see
+// IsTransient).
 func (c *Client) BulkUpdate(ctx context.Context, req BulkRequest) (BulkResult, error) {
 	body := EncodeBulk(req)
 	if !json.Valid(body) {
 		return BulkResult{}, fmt.Errorf("%w: an attribute value is not JSON", ErrInvalidBody)
 	}
-	resp, err := c.do(ctx, c.bulk, http.MethodPost, EndpointBulkUpdate, nil, body)
+	resp, err := c.do(ctx, nil, http.MethodPost, EndpointBulkUpdate, nil, body)
 	if err != nil {
 		return BulkResult{}, err
 	}
 	if resp.status != http.StatusOK {
-		return BulkResult{}, c.apiError(ctx, c.bulk, EndpointBulkUpdate, resp)
+		return BulkResult{}, c.apiError(ctx, nil, EndpointBulkUpdate, resp)
 	}
 	var br bulkResponse
 	if err := json.Unmarshal(resp.body, &br); err != nil {

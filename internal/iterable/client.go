@@ -32,8 +32,8 @@ const (
 const (
 	DefaultTimeout   = 30 * time.Second
 	DefaultUserAgent = "attrsync"
-	// DefaultPenalty is how long a 429 without Retry-After pauses the
-	// endpoint's limiter.
+	// DefaultPenalty is how long a 429 that names no wait (no Retry-After,
+	// no rateLimitReset) pauses the endpoint's limiter.
 	DefaultPenalty = time.Second
 	// maxResponseBytes bounds what is read of a response: a bulkUpdate
 	// answer listing 1000 failed users is well under 1 MB.
@@ -48,17 +48,9 @@ type Limiter interface {
 	Wait(ctx context.Context) (time.Duration, error)
 }
 
-// Pacer is a Limiter that a 429 can slow down.
-type Pacer interface {
-	Limiter
-	// Penalize holds back every caller sharing the budget for d.
-	Penalize(ctx context.Context, d time.Duration) error
-}
-
 // Adaptive is a Limiter that learns its pace from Iterable's answers (the
 // AIMD limiters of internal/ratelimit). The client tells it about every
-// answer to a request it granted; an Adaptive limiter is not also
-// penalized.
+// answer to a request it granted.
 type Adaptive interface {
 	Limiter
 	// Throttled reports a 429: wait is how long Iterable asked to hold
@@ -81,7 +73,6 @@ type Client struct {
 	http      *http.Client
 	timeout   time.Duration
 	userAgent string
-	bulk      Limiter
 	lookup    Limiter
 	export    Limiter
 	getFields Limiter
@@ -122,14 +113,8 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// WithBulkLimiter paces POST /api/users/bulkUpdate. If l is also a
-// Pacer, a 429 penalizes it.
-func WithBulkLimiter(l Limiter) Option {
-	return func(c *Client) { c.bulk = l }
-}
-
 // WithLookupLimiter paces the user lookups (getByEmail and byUserId share
-// one budget). If l is also a Pacer, a 429 penalizes it.
+// one budget).
 func WithLookupLimiter(l Limiter) Option {
 	return func(c *Client) { c.lookup = l }
 }
@@ -279,8 +264,8 @@ func (c *Client) send(ctx, reqCtx context.Context, cl call) (*http.Response, err
 		return nil, c.failure(ctx, reqCtx, cl.endpoint, err)
 	}
 	if a, ok := cl.limiter.(Adaptive); ok && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
-		// Best effort, like Penalize: a limiter whose shared state cannot be
-		// reached reports that at its next Wait.
+		// Best effort, like Throttled: a limiter whose shared state cannot
+		// be reached reports that at its next Wait.
 		_ = a.Succeeded(ctx)
 	}
 	return resp, nil
@@ -354,15 +339,12 @@ func (c *Client) apiError(ctx context.Context, limiter Limiter, endpoint string,
 		}
 		// Best effort: the local part of the pause always applies, and a
 		// Redis that stays down surfaces at the limiter's next Wait.
-		switch l := limiter.(type) {
-		case Adaptive:
+		if l, ok := limiter.(Adaptive); ok {
 			limit := 0
 			if e.RateLimit != nil {
 				limit = e.RateLimit.Limit
 			}
 			_ = l.Throttled(ctx, d, limit)
-		case Pacer:
-			_ = l.Penalize(ctx, d)
 		}
 	}
 	return e

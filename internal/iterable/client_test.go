@@ -64,26 +64,18 @@ func (f *fakeIterable) only(t *testing.T) recorded {
 	return f.requests[0]
 }
 
-// countingPacer records waits and penalties.
-type countingPacer struct {
-	mu        sync.Mutex
-	waits     int
-	penalties []time.Duration
-	err       error
+// countingLimiter counts waits and answers each with err.
+type countingLimiter struct {
+	mu    sync.Mutex
+	waits int
+	err   error
 }
 
-func (p *countingPacer) Wait(context.Context) (time.Duration, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.waits++
-	return 0, p.err
-}
-
-func (p *countingPacer) Penalize(_ context.Context, d time.Duration) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.penalties = append(p.penalties, d)
-	return nil
+func (l *countingLimiter) Wait(context.Context) (time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waits++
+	return 0, l.err
 }
 
 var twoUsers = BulkRequest{
@@ -97,8 +89,7 @@ var twoUsers = BulkRequest{
 func TestBulkUpdateSendsRequest(t *testing.T) {
 	t.Parallel()
 	f, srv := newFake(t, 200, `{"successCount":2,"failCount":0,"createdFields":["firstName"],"filteredOutFields":[]}`)
-	lim := &countingPacer{}
-	c := New(srv.URL+"/", testKey, WithUserAgent("attrsync/1.2.3"), WithBulkLimiter(lim))
+	c := New(srv.URL+"/", testKey, WithUserAgent("attrsync/1.2.3"))
 
 	res, err := c.BulkUpdate(t.Context(), twoUsers)
 	if err != nil {
@@ -121,9 +112,6 @@ func TestBulkUpdateSendsRequest(t *testing.T) {
 	}
 	if res.SuccessCount != 2 || res.FailCount != 0 || len(res.Rejected) != 0 || res.CreatedFields[0] != "firstName" {
 		t.Errorf("result %+v", res)
-	}
-	if lim.waits != 1 {
-		t.Errorf("limiter waited %d times, want 1", lim.waits)
 	}
 }
 
@@ -246,14 +234,13 @@ func TestClassification(t *testing.T) {
 		auth       bool
 		code       string
 		retryAfter time.Duration // lower bound; 0 means none
-		penalty    time.Duration
 	}{
 		{name: "401 BadApiKey", status: 401, body: `{"msg":"Invalid API key","code":"BadApiKey","params":{"ip":"1.2.3.4","endpoint":"/api/users/bulkUpdate"}}`, auth: true, code: CodeBadAPIKey},
 		{name: "403", status: 403, body: `{"msg":"Forbidden","code":"Forbidden","params":null}`, auth: true, code: "Forbidden"},
 		{name: "400 BadJsonBody", status: 400, body: `{"msg":"Invalid JSON body","code":"BadJsonBody","params":{"obj.users[1].preferUserId":"Boolean value expected"}}`, code: "BadJsonBody"},
 		{name: "408", status: 408, body: ``, transient: true},
-		{name: "429 without Retry-After", status: 429, body: `{"msg":"Rate limit exceeded","code":"RateLimitExceeded","params":null}`, transient: true, code: CodeRateLimit, penalty: DefaultPenalty},
-		{name: "429 Retry-After seconds", status: 429, body: `{"msg":"","code":"RateLimitExceeded"}`, header: []string{"Retry-After", "7"}, transient: true, code: CodeRateLimit, retryAfter: 7 * time.Second, penalty: 7 * time.Second},
+		{name: "429 without Retry-After", status: 429, body: `{"msg":"Rate limit exceeded","code":"RateLimitExceeded","params":null}`, transient: true, code: CodeRateLimit},
+		{name: "429 Retry-After seconds", status: 429, body: `{"msg":"","code":"RateLimitExceeded"}`, header: []string{"Retry-After", "7"}, transient: true, code: CodeRateLimit, retryAfter: 7 * time.Second},
 		{name: "429 Retry-After date", status: 429, body: `{}`, header: []string{"Retry-After", httpDate}, transient: true, retryAfter: 80 * time.Second},
 		{name: "500", status: 500, body: `{"msg":"oops","code":"GenericError","params":null}`, transient: true, code: "GenericError"},
 		{name: "502 HTML", status: 502, body: `<html>Bad Gateway</html>`, transient: true},
@@ -265,8 +252,7 @@ func TestClassification(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f, srv := newFake(t, tt.status, tt.body, tt.header...)
-			lim := &countingPacer{}
-			_, err := New(srv.URL, testKey, WithBulkLimiter(lim)).BulkUpdate(t.Context(), twoUsers)
+			_, err := New(srv.URL, testKey).BulkUpdate(t.Context(), twoUsers)
 			apiErr, ok := errors.AsType[*APIError](err)
 			if !ok {
 				t.Fatalf("err = %v, want *APIError", err)
@@ -287,12 +273,6 @@ func TestClassification(t *testing.T) {
 			ra, hasRA := RetryAfter(err)
 			if hasRA != (tt.retryAfter > 0) || ra < tt.retryAfter || (hasRA && ra > tt.retryAfter+15*time.Second) {
 				t.Errorf("RetryAfter = %s, %v; want about %s", ra, hasRA, tt.retryAfter)
-			}
-			if tt.penalty > 0 && (len(lim.penalties) != 1 || lim.penalties[0] != tt.penalty) {
-				t.Errorf("penalties %v, want [%s]", lim.penalties, tt.penalty)
-			}
-			if tt.status != 429 && len(lim.penalties) != 0 {
-				t.Errorf("penalties %v on a %d", lim.penalties, tt.status)
 			}
 		})
 	}
@@ -359,8 +339,8 @@ func TestTimeoutVersusCallerCancel(t *testing.T) {
 func TestLimiterFailure(t *testing.T) {
 	t.Parallel()
 	f, srv := newFake(t, 200, `{}`)
-	lim := &countingPacer{err: errors.New("redis: connection refused")}
-	_, err := New(srv.URL, testKey, WithBulkLimiter(lim)).BulkUpdate(t.Context(), twoUsers)
+	lim := &countingLimiter{err: errors.New("redis: connection refused")}
+	_, err := New(srv.URL, testKey, WithLookupLimiter(lim)).UserExists(t.Context(), email("ann@example.com"))
 	if !errors.Is(err, ErrRateLimiter) || !IsTransient(err) {
 		t.Fatalf("err = %v, want a transient ErrRateLimiter", err)
 	}
@@ -371,7 +351,7 @@ func TestLimiterFailure(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	lim.err = ctx.Err()
-	_, err = New(srv.URL, testKey, WithBulkLimiter(lim)).BulkUpdate(ctx, twoUsers)
+	_, err = New(srv.URL, testKey, WithLookupLimiter(lim)).UserExists(ctx, email("ann@example.com"))
 	if IsTransient(err) {
 		t.Fatalf("limiter wait cancelled by the caller: err = %v, want not transient", err)
 	}

@@ -14,9 +14,11 @@
 // errors.Is against ErrEmailTaken, ErrUserForgotten and ErrUserNotFound, so
 // that the caller can apply its retry policy (SPEC §3 Retry).
 //
-// Each call first waits on its endpoint's rate limiter, when it has one. A
-// limiter that is Adaptive hears about every answer (a 429 with what it
-// asked for, or one that got through); a Pacer is slowed down by a 429.
+// Each call but BulkUpdate first waits on its endpoint's rate limiter, when
+// it has one, and a limiter that is Adaptive hears about every answer (a 429
+// with what it asked for, or one that got through). BulkUpdate sends at
+// once: its caller takes a turn from its own limiter before cutting a
+// request, and reports the answer itself.
 //
 // The API key is sent only in the Api-Key header. It never appears in an
 // error, a URL, or the formatted client; neither do the identifiers of the

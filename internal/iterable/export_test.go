@@ -17,7 +17,7 @@ import (
 func TestExportUsersSendsAConformingRequest(t *testing.T) {
 	t.Parallel()
 	f, srv := newFake(t, 200, "{\"email\":\"a@example.com\"}\n{\"userId\":\"u1\",\"email\":\"b@example.com\"}\n{\"userId\":\"u2\"}\n")
-	lim := &countingPacer{}
+	lim := &countingLimiter{}
 	c := New(srv.URL, testKey, WithExportLimiter(lim))
 	var got []ExportedUser
 	from := time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))

@@ -38,7 +38,7 @@ func TestUserExists(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f, srv := newFake(t, tt.status, tt.body)
-			lim := &countingPacer{}
+			lim := &countingLimiter{}
 			got, err := New(srv.URL, testKey, WithLookupLimiter(lim)).UserExists(t.Context(), tt.id)
 			if (err != nil) != tt.wantErr || got != tt.want {
 				t.Fatalf("UserExists = %v, %v; want %v, error %v", got, err, tt.want, tt.wantErr)

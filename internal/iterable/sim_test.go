@@ -60,21 +60,28 @@ func TestRoundTripAgainstSimulator(t *testing.T) {
 	}
 }
 
-// TestPacedClientGetsNo429 sends at Iterable's 5/s through a local limiter
-// to a simulator enforcing 5/s: an evenly paced client sees no 429.
+// TestPacedClientGetsNo429 sends lookups at 5/s through an adaptive limiter
+// to a simulator enforcing 5/s: an evenly paced client sees no 429, where
+// the same lookups unpaced do.
 func TestPacedClientGetsNo429(t *testing.T) {
 	t.Parallel()
-	s := sim.New(sim.Options{APIKey: testKey})
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	c := New(srv.URL, testKey, WithBulkLimiter(ratelimit.NewLocal(5)))
-	for i := range 7 {
-		if _, err := c.BulkUpdate(t.Context(), BulkRequest{Users: []User{{ID: userID("u-1"), Fields: []change.Attr{attr("n", "1")}}}}); err != nil {
-			t.Fatalf("request %d: %v", i, err)
+	lookups := func(c *Client) {
+		t.Helper()
+		for range 7 {
+			_, _ = c.UserExists(t.Context(), userID("u-1"))
 		}
 	}
-	if n := s.Stats().TooManyRequests; n != 0 {
-		t.Fatalf("%d requests answered 429", n)
+	s := sim.New(sim.Options{APIKey: testKey, LookupPerSecond: 5})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+
+	lookups(New(srv.URL, testKey, WithLookupLimiter(ratelimit.NewAdaptiveLocal(ratelimit.AIMD{Max: 5}))))
+	if st := s.Stats(); st.TooManyRequests != 0 {
+		t.Fatalf("paced: %d of 7 lookups answered 429", st.TooManyRequests)
+	}
+	lookups(New(srv.URL, testKey))
+	if st := s.Stats(); st.TooManyRequests == 0 {
+		t.Fatal("unpaced: no lookup answered 429, so the paced run proves nothing")
 	}
 }
 

@@ -244,7 +244,7 @@ func TestAdaptiveLimiterHearsEveryAnswer(t *testing.T) {
 		wait      time.Duration // of the throttle; -1: none expected
 		limit     int
 	}{
-		{"200", 200, `{"successCount":2,"failCount":0}`, nil, 1, -1, 0},
+		{"200", 200, `{"user":{"email":"ann@example.com"}}`, nil, 1, -1, 0},
 		{"400 got through the limit", 400, `{"msg":"x","code":"BadParams"}`, nil, 1, -1, 0},
 		{"500 says nothing about pace", 500, `{"msg":"x","code":"GenericError"}`, nil, 0, -1, 0},
 		{"429 bare", 429, `{"msg":"x","code":"RateLimitExceeded","params":null}`, nil, 0, DefaultPenalty, 0},
@@ -259,7 +259,7 @@ func TestAdaptiveLimiterHearsEveryAnswer(t *testing.T) {
 			body := strings.NewReplacer("RESET_MS", itoa(resetAt.UnixMilli()), "RESET_S", itoa(resetAt.Unix())).Replace(c.body)
 			_, srv := newFake(t, c.status, body, c.header...)
 			spy := &adaptiveSpy{}
-			_, err := New(srv.URL, testKey, WithBulkLimiter(spy)).BulkUpdate(t.Context(), twoUsers)
+			_, err := New(srv.URL, testKey, WithLookupLimiter(spy)).UserExists(t.Context(), email("ann@example.com"))
 			if c.status != 200 && err == nil {
 				t.Fatal("no error")
 			}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/kafka"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -26,8 +25,8 @@ func TestWrongPasswordIsAClearFatalError(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	conn, err := kafka.NewConn(config.Kafka{Brokers: c.ListenAddrs(),
-		SASL: config.SASL{Mechanism: "SCRAM-SHA-512", Username: "attrsync", Password: wrong}})
+	conn, err := kafka.NewConn(kafka.Config{Brokers: c.ListenAddrs(),
+		SASL: kafka.SASLConfig{Mechanism: "SCRAM-SHA-512", Username: "attrsync", Password: wrong}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +44,7 @@ func TestWrongPasswordIsAClearFatalError(t *testing.T) {
 		}
 	}
 	check("RunGroup", kafka.RunGroup(ctx, conn, kafka.GroupConfig{
-		GroupID: "g", Topics: []string{"users"}, SessionTimeout: 6 * time.Second, HeartbeatInterval: time.Second,
+		Config: kafka.Config{GroupID: "g", Topics: []string{"users"}, SessionTimeout: 6 * time.Second, HeartbeatInterval: time.Second},
 	}, func(context.Context, []change.Position, kafka.Finisher) kafka.Handler {
 		t.Error("a generation started with a wrong password")
 		return nil

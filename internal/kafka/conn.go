@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/attrsync/attrsync/internal/config"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
@@ -26,7 +25,7 @@ type Conn struct {
 
 // NewConn builds the connection settings of cfg. A password never appears in
 // its errors.
-func NewConn(cfg config.Kafka) (*Conn, error) {
+func NewConn(cfg Config) (*Conn, error) {
 	c := &Conn{Brokers: cfg.Brokers, saslUser: cfg.SASL.Username}
 	if cfg.TLS.Enabled {
 		t, err := tlsConfig(cfg.TLS)
@@ -37,11 +36,11 @@ func NewConn(cfg config.Kafka) (*Conn, error) {
 	}
 	switch cfg.SASL.Mechanism {
 	case "":
-	case "PLAIN":
+	case SASLPlain:
 		c.SASL = plain.Mechanism{Username: cfg.SASL.Username, Password: cfg.SASL.Password}
-	case "SCRAM-SHA-256", "SCRAM-SHA-512":
+	case SASLScramSHA256, SASLScramSHA512:
 		algo := scram.SHA256
-		if cfg.SASL.Mechanism == "SCRAM-SHA-512" {
+		if cfg.SASL.Mechanism == SASLScramSHA512 {
 			algo = scram.SHA512
 		}
 		m, err := scram.Mechanism(algo, cfg.SASL.Username, cfg.SASL.Password)
@@ -55,7 +54,7 @@ func NewConn(cfg config.Kafka) (*Conn, error) {
 	return c, nil
 }
 
-func tlsConfig(cfg config.TLS) (*tls.Config, error) {
+func tlsConfig(cfg TLSConfig) (*tls.Config, error) {
 	t := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // the user asked for it
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var drainCfg = GroupConfig{SessionTimeout: 10 * time.Second, HeartbeatInterval: 3 * time.Second, ShutdownGrace: 30 * time.Second}
+var drainCfg = GroupConfig{Config: Config{SessionTimeout: 10 * time.Second, HeartbeatInterval: 3 * time.Second}, ShutdownGrace: 30 * time.Second}
 
 // elapsedUntilDone is how long ctx takes to end, in the bubble's time.
 func elapsedUntilDone(ctx context.Context) time.Duration {
@@ -63,9 +63,9 @@ func TestRevokeDrainBounds(t *testing.T) {
 		cfg  GroupConfig
 		want time.Duration
 	}{
-		{GroupConfig{SessionTimeout: 10 * time.Second, HeartbeatInterval: 3 * time.Second, ShutdownGrace: 2 * time.Second}, 2 * time.Second},
-		{GroupConfig{SessionTimeout: 6 * time.Second, HeartbeatInterval: 3 * time.Second, ShutdownGrace: 30 * time.Second}, time.Second},
-		{GroupConfig{SessionTimeout: 45 * time.Second, HeartbeatInterval: 3 * time.Second, ShutdownGrace: 30 * time.Second}, 30 * time.Second},
+		{GroupConfig{Config: Config{SessionTimeout: 10 * time.Second, HeartbeatInterval: 3 * time.Second}, ShutdownGrace: 2 * time.Second}, 2 * time.Second},
+		{GroupConfig{Config: Config{SessionTimeout: 6 * time.Second, HeartbeatInterval: 3 * time.Second}, ShutdownGrace: 30 * time.Second}, time.Second},
+		{GroupConfig{Config: Config{SessionTimeout: 45 * time.Second, HeartbeatInterval: 3 * time.Second}, ShutdownGrace: 30 * time.Second}, 30 * time.Second},
 	} {
 		if got := c.cfg.revokeDrain(); got != c.want {
 			t.Errorf("revokeDrain(%+v) = %s, want %s", c.cfg, got, c.want)

@@ -19,13 +19,10 @@ type Claim struct {
 	Offset    int64
 }
 
-// GroupConfig configures a consumer-group member.
+// GroupConfig configures a consumer-group member: the sync's kafka
+// settings, and how long and how much it may hold of unfinished work.
 type GroupConfig struct {
-	GroupID           string
-	Topics            []string
-	StartOffset       string // earliest | latest
-	SessionTimeout    time.Duration
-	HeartbeatInterval time.Duration
+	Config
 	// ShutdownGrace is how long work may take to finish once the process
 	// is asked to stop. The group's rebalance timeout is at least this
 	// long, so the coordinator waits for a member that is still finishing
@@ -59,7 +56,7 @@ func (c GroupConfig) revokeDrain() time.Duration {
 // refused SASL credentials.
 func RunGroup(ctx context.Context, conn *Conn, cfg GroupConfig, start StartFunc) error {
 	startOffset := kafkago.FirstOffset
-	if cfg.StartOffset == "latest" {
+	if cfg.StartOffset == StartLatest {
 		startOffset = kafkago.LastOffset
 	}
 	log := cfg.Logger

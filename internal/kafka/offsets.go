@@ -161,6 +161,29 @@ func (t *tracker) committed(offsets Offsets) {
 	}
 }
 
+// abandon gives back the budget of every message still unfinished when its
+// session ended: its work was abandoned, it stays uncommitted, and the next
+// session (this member's next generation) must not find the budget taken.
+// A Finish that still comes for one changes nothing.
+func (t *tracker) abandon() {
+	t.mu.Lock()
+	var cost int64
+	for _, p := range t.parts {
+		for _, h := range p.pending {
+			if !h.done {
+				cost += h.cost
+			}
+		}
+		if len(p.pending) > 0 {
+			// The watermark stays at the oldest unfinished message.
+			p.next = p.pending[0].offset
+		}
+		p.pending = nil
+	}
+	t.mu.Unlock()
+	t.budget.release(cost)
+}
+
 // outstanding is how many handed-out messages are not finished.
 func (t *tracker) outstanding() int {
 	t.mu.Lock()

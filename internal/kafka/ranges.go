@@ -137,7 +137,7 @@ func (l looker) skip(int64)                    {}
 // GroupOffsets returns a claim for every partition of topics at the
 // group's committed offset, or at startOffset's placeholder (earliest or
 // latest) where the group has none, without joining the group.
-func GroupOffsets(ctx context.Context, conn *Conn, group string, topics []string, startOffset string) ([]Claim, error) {
+func GroupOffsets(ctx context.Context, conn *Conn, group string, topics []string, startOffset StartOffset) ([]Claim, error) {
 	parts, err := Partitions(ctx, conn, topics)
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func GroupOffsets(ctx context.Context, conn *Conn, group string, topics []string
 		return nil, fmt.Errorf("kafka: committed offsets of group %s: %w", group, conn.explain(err))
 	}
 	placeholder := kafkago.FirstOffset
-	if startOffset == "latest" {
+	if startOffset == StartLatest {
 		placeholder = kafkago.LastOffset
 	}
 	var claims []Claim

@@ -83,6 +83,7 @@ func (s *session) run(ctx context.Context) error {
 	dcancel()
 	<-committed
 	s.commitNow(tr)
+	tr.abandon()
 	return fetchErr
 }
 

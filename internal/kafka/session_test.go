@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/kafka"
 	"github.com/attrsync/attrsync/internal/testenv"
 )
@@ -72,7 +71,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 
 func groupConfig(group, topic string) kafka.GroupConfig {
 	return kafka.GroupConfig{
-		GroupID: group, Topics: []string{topic}, SessionTimeout: 6 * time.Second, HeartbeatInterval: time.Second,
+		Config:        kafka.Config{GroupID: group, Topics: []string{topic}, SessionTimeout: 6 * time.Second, HeartbeatInterval: time.Second},
 		ShutdownGrace: 5 * time.Second, Logger: quietLog(),
 	}
 }
@@ -87,7 +86,7 @@ func produceN(k *testenv.Kafka, topic string, n int) {
 
 func connTo(t *testing.T, k *testenv.Kafka) *kafka.Conn {
 	t.Helper()
-	conn, err := kafka.NewConn(config.Kafka{Brokers: k.Brokers})
+	conn, err := kafka.NewConn(kafka.Config{Brokers: k.Brokers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,4 +230,28 @@ func TestReadRangesEnds(t *testing.T) {
 	if rec.count() != 100 {
 		t.Fatalf("read %d messages, want the 100 in the ranges", rec.count())
 	}
+}
+
+// A member whose generation ended with its budget full of unfinished work
+// starts the next generation with the budget free: the abandoned messages
+// are consumed again, not counted forever.
+func TestBudgetIsFreeAfterARebalance(t *testing.T) {
+	const topic = "users"
+	k := testenv.StartKafka(t, 4, topic)
+	produceN(k, topic, 400)
+	held := &recorder{hold: func(change.Position) bool { return true }}
+	cfg := groupConfig("g", topic)
+	cfg.MaxHeldBytes = 20 * 700
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { _ = kafka.RunGroup(ctx, connTo(t, k), cfg, held.start) }()
+	waitFor(t, "the budget to fill", func() bool { return held.count() >= 15 })
+	before := held.count()
+	other := &recorder{}
+	go func() { _ = kafka.RunGroup(ctx, connTo(t, k), groupConfig("g", topic), other.start) }()
+	waitFor(t, "the first member's next generation to read again", func() bool {
+		held.mu.Lock()
+		defer held.mu.Unlock()
+		return held.drained >= 1 && len(held.handled) > before
+	})
 }

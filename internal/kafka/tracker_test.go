@@ -170,3 +170,27 @@ func TestBudgetOversizedAndCancel(t *testing.T) {
 		}
 	})
 }
+
+// A session that ends with messages unfinished gives their budget back:
+// the member's next generation shares the budget and must find it free.
+func TestAbandonedWorkGivesTheBudgetBack(t *testing.T) {
+	b := newBudget(100)
+	tr := newTracker(b)
+	tr.start("t", 0, 0)
+	for off := range int64(4) {
+		b.acquire(t.Context(), 25)
+		tr.handedOut("t", 0, off, 25)
+	}
+	tr.Finish(change.Position{Topic: "t", Offset: 1})
+	tr.abandon()
+	if u := b.inUse(); u != 0 {
+		t.Fatalf("%d of the budget still taken after the session's work was abandoned", u)
+	}
+	tr.Finish(change.Position{Topic: "t", Offset: 2}) // late: changes nothing
+	if u := b.inUse(); u != 0 {
+		t.Fatalf("a late Finish gave back what was already given back: in use %d", u)
+	}
+	if c := tr.commitable(); len(c) != 0 {
+		t.Fatalf("commitable %v after abandon: the oldest unfinished message, offset 0, was never committable", c)
+	}
+}

@@ -129,7 +129,7 @@ func (w *Writer) Write(ctx context.Context, msgs []change.Message) error {
 		w.log.Warn("kafka: dead-letter write failed; retrying the records not written",
 			"topic", w.topic, "failed", len(failed), "of", len(pending), "err", err)
 		pending = failed
-		if err := waitToRetry(ctx, b.NextBackOff()); err != nil {
+		if err := sleep(ctx, b.NextBackOff()); err != nil {
 			return fmt.Errorf("kafka: write %d records to %s: %w", len(pending), w.topic, err)
 		}
 	}
@@ -295,17 +295,6 @@ func headerOf(m kafkago.Message, key string) ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-func waitToRetry(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Close flushes and closes the writer.

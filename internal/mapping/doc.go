@@ -44,4 +44,11 @@
 //     the state. A delete that carries no row at all (a tombstone, or a
 //     before image the source did not send) cannot name a user and is
 //     ignored: Debezium follows every delete event with a tombstone.
+//   - A delete under on_delete "delete" asks to delete the user. One whose
+//     row does not name the user (a tombstone, Postgres's key-only before
+//     image) still maps, with a zero User, for the pipeline to resolve
+//     through the message key.
+//   - An update's before image (cdc.WithBefore) holding another email
+//     than the row, under identifier.as email, is an email change: From
+//     names the email the profile is to move from.
 package mapping

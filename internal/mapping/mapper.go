@@ -19,6 +19,7 @@ var ErrIgnored = errors.New("ignored")
 const (
 	OnDeleteIgnore = "ignore"
 	OnDeleteUnset  = "unset"
+	OnDeleteDelete = "delete"
 )
 
 // Mapper maps rows of one sync onto Iterable user changes. It is immutable
@@ -27,6 +28,7 @@ type Mapper struct {
 	id          identifier
 	attrs       []attribute
 	unset       bool
+	del         bool // on_delete: delete
 	unavailable placeholder
 	fields      []string
 	ignored     error // the wrapped ErrIgnored for deletes, built once
@@ -55,8 +57,10 @@ func New(cfg config.Iterable, onDelete string, opts ...Option) (*Mapper, error) 
 	case "", OnDeleteIgnore:
 	case OnDeleteUnset:
 		m.unset = true
+	case OnDeleteDelete:
+		m.del = true
 	default:
-		errs = append(errs, fmt.Errorf("source.on_delete: %q is not ignore or unset", onDelete))
+		errs = append(errs, fmt.Errorf("source.on_delete: %q is not ignore, unset or delete", onDelete))
 	}
 	id, err := newIdentifier(cfg.Identifier)
 	if err != nil {
@@ -106,10 +110,20 @@ func topLevel(idPath path, attrs []attribute) []string {
 // Map turns one row into the change it asks of one user. An error is either
 // ErrIgnored (wrapped; see there) or a *change.Failure of class identifier
 // or convert, which sends the message to the DLQ.
+//
+// Under on_delete delete, a delete whose row does not hold the identifier
+// (a tombstone, or a before image of the key columns only, which is what
+// Postgres sends under REPLICA IDENTITY DEFAULT) maps to a Delete with a
+// zero User: the pipeline finds the user the message key last named. An
+// update whose before image holds another identifier (an email change, with
+// identifier.as email) says so in From.
 func (m *Mapper) Map(row change.Row, pos change.Position) (change.UserChange, error) {
 	switch row.Op {
 	case change.OpUpsert:
 	case change.OpDelete:
+		if m.del {
+			return m.delete(row, pos)
+		}
 		if !m.unset {
 			return change.UserChange{}, m.ignored
 		}
@@ -134,6 +148,27 @@ func (m *Mapper) Map(row change.Row, pos change.Position) (change.UserChange, er
 	if uc.Attrs, err = m.convertAll(row); err != nil {
 		return change.UserChange{}, err
 	}
+	if m.id.kind == change.Email && row.Before != nil {
+		// A before image whose email cannot be read says nothing reliable
+		// about where the profile is; the state may still know.
+		if prev, err := m.id.read(row.Before, &m.unavailable); err == nil && prev != user {
+			uc.From = prev
+		}
+	}
+	return uc, nil
+}
+
+// delete maps a delete under on_delete delete.
+func (m *Mapper) delete(row change.Row, pos change.Position) (change.UserChange, error) {
+	uc := change.UserChange{Pos: pos, SourceTime: row.SourceTime, Delete: true}
+	if v, present, err := m.id.path.read(row.Fields, &m.unavailable); err == nil && (!present || v == nil) {
+		return uc, nil // unidentified: the pipeline resolves it by key
+	}
+	user, err := m.id.read(row.Fields, &m.unavailable)
+	if err != nil {
+		return change.UserChange{}, err
+	}
+	uc.User = user
 	return uc, nil
 }
 

@@ -39,6 +39,14 @@ func (c *absentCache) has(id change.Identifier) bool {
 	return ok
 }
 
+// forget drops a user from the cache: it exists now (its profile moved to
+// it).
+func (c *absentCache) forget(id change.Identifier) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.until, id)
+}
+
 func (c *absentCache) add(id change.Identifier) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

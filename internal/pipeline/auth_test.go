@@ -18,32 +18,32 @@ func TestRevokedKeyStopsAndResumes(t *testing.T) {
 	e := newEnv(t, 2, sim.Options{})
 	logs := newLogRecorder()
 	e.log = slog.New(logs)
-	e.sim.SetFaults(sim.Faults{RevokeKey: true})
+	e.Sim.SetFaults(sim.Faults{RevokeKey: true})
 	h := testenv.History(60, 2, 5)
 	first, later := h.Msgs[:60], h.Msgs[60:]
-	e.kafka.Produce(topic, first...)
+	e.Kafka.Produce(topic, first...)
 	r := e.start(e.config("g", "retry: {initial_interval: 20ms, max_interval: 200ms}"))
 
 	eventually(t, 30*time.Second, "the pipeline to report not-ready", func() bool {
-		ok, _ := r.sys.Pipeline.Ready()
+		ok, _ := r.Pipeline.Ready()
 		return !ok
 	})
-	if _, why := r.sys.Pipeline.Ready(); !strings.Contains(why, "API key") {
+	if _, why := r.Pipeline.Ready(); !strings.Contains(why, "API key") {
 		t.Errorf("Ready gives %q, want it to name the API key", why)
 	}
 	// Messages fetched before the first refusal may still be consumed;
 	// after that, nothing more is.
 	time.Sleep(300 * time.Millisecond)
-	consumed := r.sys.Stats().Consumed
-	e.kafka.Produce(topic, later...)
+	consumed := r.Stats().Consumed
+	e.Kafka.Produce(topic, later...)
 	time.Sleep(1500 * time.Millisecond)
-	if now := r.sys.Stats().Consumed; now != consumed {
+	if now := r.Stats().Consumed; now != consumed {
 		t.Errorf("consumed %d messages while the key was refused (%d before)", now-consumed, consumed)
 	}
-	if n := r.sys.Stats().DeadLettered; n != 0 {
+	if n := r.Stats().DeadLettered; n != 0 {
 		t.Errorf("%d messages dead-lettered for an auth failure", n)
 	}
-	for p, off := range e.kafka.Committed("g", topic, 2) {
+	for p, off := range e.Kafka.Committed("g", topic, 2) {
 		if off > 0 {
 			t.Errorf("partition %d committed up to %d while nothing was delivered", p, off)
 		}
@@ -52,14 +52,14 @@ func TestRevokedKeyStopsAndResumes(t *testing.T) {
 		t.Errorf("%d error records logged, want exactly one", n)
 	}
 
-	e.sim.SetFaults(sim.Faults{})
-	r.waitFinished(t, int64(len(h.Msgs)))
+	e.Sim.SetFaults(sim.Faults{})
+	r.WaitFinished(int64(len(h.Msgs)))
 	e.waitCommitted("g")
-	if ok, _ := r.sys.Pipeline.Ready(); !ok {
+	if ok, _ := r.Pipeline.Ready(); !ok {
 		t.Error("still not ready after the key was accepted again")
 	}
-	r.close(t)
-	testenv.CheckProfiles(t, e.sim, h.Last)
+	r.Close()
+	testenv.CheckProfiles(t, e.Sim, h.Last)
 	if classes, _ := e.deadByClass(); len(classes) != 0 {
 		t.Errorf("dead letters %v, want none", classes)
 	}
@@ -70,15 +70,15 @@ func TestRevokedKeyStopsAndResumes(t *testing.T) {
 // transient failure after an auth outage would dead-letter at once.
 func TestAuthOutageDoesNotUseUpRetries(t *testing.T) {
 	e := newEnv(t, 1, sim.Options{})
-	e.sim.SetFaults(sim.Faults{RevokeKey: true})
-	e.kafka.Produce(topic, testenv.Upsert(1, testenv.Row{"email": "ann@example.com", "first_name": "Ann", "version": 1}))
+	e.Sim.SetFaults(sim.Faults{RevokeKey: true})
+	e.Kafka.Produce(topic, testenv.Upsert(1, testenv.Row{"email": "ann@example.com", "first_name": "Ann", "version": 1}))
 	r := e.start(e.config("g", "retry: {initial_interval: 20ms, max_interval: 100ms, max_elapsed: 500ms}"))
-	eventually(t, 30*time.Second, "not-ready", func() bool { ok, _ := r.sys.Pipeline.Ready(); return !ok })
+	eventually(t, 30*time.Second, "not-ready", func() bool { ok, _ := r.Pipeline.Ready(); return !ok })
 	time.Sleep(time.Second) // longer than max_elapsed
-	e.sim.SetFaults(sim.Faults{Burst: 1, BurstStatus: 503, Endpoints: []string{sim.EndpointBulkUpdate}})
-	r.waitFinished(t, 1)
-	st := r.sys.Stats()
-	r.close(t)
+	e.Sim.SetFaults(sim.Faults{Burst: 1, BurstStatus: 503, Endpoints: []string{sim.EndpointBulkUpdate}})
+	r.WaitFinished(1)
+	st := r.Stats()
+	r.Close()
 	if st.DeadLettered != 0 || st.Accepted != 1 {
 		t.Errorf("accepted %d, dead-lettered %d: one 503 after an auth outage must be retried", st.Accepted, st.DeadLettered)
 	}

@@ -22,12 +22,12 @@ func TestOutagePausesConsumption(t *testing.T) {
 	}
 	const total = 25000
 	e := newEnv(t, 2, sim.Options{BulkUpdatePerSecond: -1})
-	e.sim.SetFaults(sim.Faults{ErrorRate: 1, ErrorStatus: 503})
+	e.Sim.SetFaults(sim.Faults{ErrorRate: 1, ErrorStatus: 503})
 	msgs := make([]change.Message, total)
 	for i := range msgs {
 		msgs[i] = testenv.Upsert(i, testenv.Row{"email": fmt.Sprintf("u%05d@example.com", i), "first_name": "N", "version": 1})
 	}
-	e.kafka.Produce(topic, msgs...)
+	e.Kafka.Produce(topic, msgs...)
 	const maxHeld = 4 << 20
 	r := e.start(e.config("g",
 		fmt.Sprintf("batch: {max_users: 500, max_wait: 20ms, max_held_bytes: %d}", maxHeld),
@@ -36,7 +36,7 @@ func TestOutagePausesConsumption(t *testing.T) {
 	// Wait until consumption has stopped growing.
 	var consumed int64 = -1
 	eventually(t, 60*time.Second, "consumption to stop", func() bool {
-		now := r.sys.Stats().Consumed
+		now := r.Stats().Consumed
 		stable := now == consumed && now > 0
 		consumed = now
 		time.Sleep(500 * time.Millisecond)
@@ -58,15 +58,15 @@ func TestOutagePausesConsumption(t *testing.T) {
 	if used := cpuTime(t) - before; used > window/2 {
 		t.Errorf("the process used %s of CPU in %s while waiting for Iterable", used, window)
 	}
-	if now := r.sys.Stats().Consumed; now != consumed {
+	if now := r.Stats().Consumed; now != consumed {
 		t.Errorf("consumption went on while paused: %d → %d", consumed, now)
 	}
 
-	e.sim.SetFaults(sim.Faults{})
-	r.waitFinished(t, total)
+	e.Sim.SetFaults(sim.Faults{})
+	r.WaitFinished(total)
 	e.waitCommitted("g")
-	st := r.sys.Stats()
-	r.close(t)
+	st := r.Stats()
+	r.Close()
 	if st.Accepted != total || st.DeadLettered != 0 {
 		t.Errorf("accepted %d, dead-lettered %d of %d", st.Accepted, st.DeadLettered, total)
 	}

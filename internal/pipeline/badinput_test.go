@@ -70,21 +70,21 @@ func TestBadInputCorpus(t *testing.T) {
 	// kfake gives a topic created through the API a 1 MB max.message.bytes
 	// whatever the broker's setting; seed the dead-letter topic instead so it
 	// takes the broker's 16 MB, as the source topic does.
-	e.kafka = testenv.StartKafka(t, 1, topic, dlqTopic)
+	e.Kafka = testenv.StartKafka(t, 1, topic, dlqTopic)
 	// Fix the field types, as a project that synced before has them.
-	if err := e.sim.SeedUser("seed@example.com", "", map[string]any{"firstName": "S", "planTier": "pro", "version": 1}); err != nil {
+	if err := e.Sim.SeedUser("seed@example.com", "", map[string]any{"firstName": "S", "planTier": "pro", "version": 1}); err != nil {
 		t.Fatal(err)
 	}
 	var msgs []change.Message
 	for i, c := range cases {
 		msgs = append(msgs, c.msg, upsertRow(1000+i, fmt.Sprintf("good%d@example.com", i), "G", 1))
 	}
-	e.kafka.Produce(topic, msgs...)
+	e.Kafka.Produce(topic, msgs...)
 	r := e.start(e.config("g"))
-	r.waitFinished(t, int64(len(msgs)))
+	r.WaitFinished(int64(len(msgs)))
 	e.waitCommitted("g")
-	st := r.sys.Stats()
-	r.close(t)
+	st := r.Stats()
+	r.Close()
 
 	if st.Finished() != st.Consumed || st.Consumed != int64(len(msgs)) {
 		t.Errorf("consumed %d, finished %d, produced %d", st.Consumed, st.Finished(), len(msgs))
@@ -108,11 +108,11 @@ func TestBadInputCorpus(t *testing.T) {
 		if _, ok := byOffset[int64(2*i+1)]; ok {
 			t.Errorf("the good message after %q was dead-lettered", c.name)
 		}
-		if _, ok := e.sim.Profile(fmt.Sprintf("good%d@example.com", i)); !ok {
+		if _, ok := e.Sim.Profile(fmt.Sprintf("good%d@example.com", i)); !ok {
 			t.Errorf("the good message after %q was not synced", c.name)
 		}
 	}
-	for _, req := range testenv.BulkRequests(e.sim) {
+	for _, req := range testenv.BulkRequests(e.Sim) {
 		if req.Status == 413 {
 			t.Error("a request over Iterable's body limit was sent")
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/sim"
 	"github.com/attrsync/attrsync/internal/testenv"
+	"github.com/attrsync/attrsync/internal/testenv/testapp"
 )
 
 // TestChaos runs a stream through failure scenarios. Each ends with
@@ -23,38 +24,38 @@ func TestChaos(t *testing.T) {
 	}
 	scenarios := []struct {
 		name   string
-		during func(e *env, r *running) // runs once part of the stream is done
+		during func(e *env, r *testapp.Sync) // runs once part of the stream is done
 	}{
-		{"30% 5xx with latency spikes", func(e *env, _ *running) {
-			e.sim.SetFaults(sim.Faults{ErrorRate: 0.3, ErrorStatus: 503, SpikeRate: 0.1, Spike: 3 * time.Second})
+		{"30% 5xx with latency spikes", func(e *env, _ *testapp.Sync) {
+			e.Sim.SetFaults(sim.Faults{ErrorRate: 0.3, ErrorStatus: 503, SpikeRate: 0.1, Spike: 3 * time.Second})
 		}},
-		{"429 storms", func(e *env, _ *running) {
+		{"429 storms", func(e *env, _ *testapp.Sync) {
 			for range 3 {
-				e.sim.SetFaults(sim.Faults{Burst: 15, BurstStatus: 429})
+				e.Sim.SetFaults(sim.Faults{Burst: 15, BurstStatus: 429})
 				time.Sleep(time.Second)
 			}
 		}},
-		{"redis-server killed and restarted empty", func(e *env, _ *running) {
-			e.redis.Stop()
+		{"redis-server killed and restarted empty", func(e *env, _ *testapp.Sync) {
+			e.Redis.Stop()
 			time.Sleep(time.Second)
-			e.redis.Start()
+			e.Redis.Start()
 		}},
 	}
 	for i, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			e := newEnv(t, 4, sim.Options{BulkUpdatePerSecond: 20})
 			h := testenv.History(200, 5, uint64(100+i))
-			forgotten, deadMsgs := forgetEveryNth(e.sim, h, 25)
-			e.kafka.Produce(topic, h.Msgs...)
+			forgotten, deadMsgs := forgetEveryNth(e.Sim, h, 25)
+			e.Kafka.Produce(topic, h.Msgs...)
 			r := e.start(e.config("chaos", "batch: {max_users: 20, max_wait: 20ms}",
 				"rate_limit: {bulk_update_per_second: 20, scope: global}"))
-			r.waitFinished(t, int64(len(h.Msgs))/5)
+			r.WaitFinished(int64(len(h.Msgs)) / 5)
 			sc.during(e, r)
-			e.sim.SetFaults(sim.Faults{})
-			r.waitFinished(t, int64(len(h.Msgs)))
+			e.Sim.SetFaults(sim.Faults{})
+			r.WaitFinished(int64(len(h.Msgs)))
 			e.waitCommitted("chaos")
-			st := r.sys.Stats()
-			r.close(t)
+			st := r.Stats()
+			r.Close()
 
 			want := map[string]testenv.Row{}
 			for email, row := range h.Last {
@@ -62,7 +63,7 @@ func TestChaos(t *testing.T) {
 					want[email] = row
 				}
 			}
-			testenv.CheckProfiles(t, e.sim, want)
+			testenv.CheckProfiles(t, e.Sim, want)
 			sum := st.Accepted + st.Unchanged + st.Stale + st.Skipped + st.Absent + st.DeadLettered
 			if st.Consumed != int64(len(h.Msgs)) || sum != st.Consumed {
 				t.Errorf("produced %d, consumed %d, accounted for %d", len(h.Msgs), st.Consumed, sum)

@@ -32,7 +32,23 @@ type Config struct {
 	// Force re-sends every mapped attribute of the newest messages, changed
 	// or not (replay --force).
 	Force bool
+	// MoveEmails follows email changes (identifier.as email, on_email_change
+	// move): a row whose email changed moves its profile with
+	// users/updateEmail instead of writing a new one.
+	MoveEmails bool
+	// TrackRows keeps the index of which user each row (message key) last
+	// named: what moves find the old email in when the source sends no
+	// before image, and what deletes that carry only the key are resolved
+	// with. It needs Deps.Index.
+	TrackRows bool
+	// MoveSettle is how long a moved user's next bulkUpdate waits after its
+	// updateEmail: Iterable asks not to mix single-user and bulk calls for
+	// one user within a short time, without saying how short.
+	MoveSettle time.Duration
 }
+
+// DefaultMoveSettle is MoveSettle's default.
+const DefaultMoveSettle = 5 * time.Second
 
 // defaults fills what a zero Config leaves unset.
 func (c Config) defaults() Config {
@@ -53,6 +69,9 @@ func (c Config) defaults() Config {
 	}
 	if c.RetryMax <= 0 {
 		c.RetryMax = time.Minute
+	}
+	if c.MoveSettle <= 0 {
+		c.MoveSettle = DefaultMoveSettle
 	}
 	if c.IntentLease <= 0 {
 		c.IntentLease = iterable.DefaultTimeout + 5*time.Second

@@ -39,9 +39,33 @@ type Store interface {
 type API interface {
 	BulkUpdate(ctx context.Context, req iterable.BulkRequest) (iterable.BulkResult, error)
 	UserExists(ctx context.Context, id change.Identifier) (bool, error)
+	// UpdateEmail moves the profile of current to newEmail
+	// (users/updateEmail), paced by its own limiter. Refusals match
+	// iterable.ErrEmailTaken, ErrUserForgotten and ErrUserNotFound.
+	UpdateEmail(ctx context.Context, current change.Identifier, newEmail string) error
+	// DeleteUser deletes the user (asynchronously in Iterable), paced by
+	// its own limiter; found is false when Iterable had no such user.
+	DeleteUser(ctx context.Context, id change.Identifier) (found bool, err error)
 	// CheckKey makes one cheap authenticated call; it fails the way any
 	// call fails when Iterable refuses the key.
 	CheckKey(ctx context.Context) error
+}
+
+// Index is what the state keeps beside per-user records (internal/state):
+// which user each source row (Kafka message key) last named, to follow
+// email changes and find the user of a delete that carries only its key;
+// and the users `attrsync prime` found in Iterable, so that update mode
+// need not look them up. Without one, email changes are followed only
+// from before images, such deletes are skipped, and update mode looks up
+// every user the state has no record of.
+type Index interface {
+	// Lookup reads the rows of keys and whether each of users is in the
+	// existence set, in one round trip.
+	Lookup(ctx context.Context, keys []state.RowKey, users []change.Identifier) ([]state.Row, []bool, error)
+	// SaveRows writes rows compare-and-set, as Store.Save does records.
+	SaveRows(ctx context.Context, keys []state.RowKey, rows []state.Row) ([]state.RowSwap, error)
+	// Unmark removes deleted users from the existence set.
+	Unmark(ctx context.Context, users []change.Identifier) error
 }
 
 // Pacer hands out bulkUpdate turns at the sync's rate (internal/ratelimit)

@@ -21,21 +21,38 @@ type sendItem struct {
 	size   int             // bytes of the user in a request body
 	// intended says rec holds this process's intent for the request.
 	intended bool
+	// del says the user is to be deleted (its last message is a delete);
+	// from, that its profile is to move from that email first.
+	del  bool
+	from change.Identifier
+	// rows are the source rows of the messages, as the index holds them;
+	// primed says the existence set holds the user.
+	rows   []rowRef
+	primed bool
+	// deletionChecked says Iterable no longer finds the user this sync
+	// deleted: a write to it cannot vanish any more.
+	deletionChecked bool
 }
 
-// diff loads the users' state in one round trip, drops stale messages,
-// finds what changed, and hands changed users to the sender. Users with
-// nothing to send are finished here.
+// rowRef is a source row of a user's messages: the index's entry for it,
+// and the newest of the messages.
+type rowRef struct {
+	key state.RowKey
+	row state.Row
+	pos change.Position
+}
+
+// diff loads the users' state (and, in the same moment, what the index
+// knows of their rows and of their existence), drops stale messages, finds
+// what changed, and hands changed users on: to the sender, or first to a
+// delete, an email move, a check that a deletion is through, or a lookup.
+// Users with nothing to send are finished here.
 func (s *Session) diff(users []userWork) {
 	ids := make([]change.Identifier, len(users))
 	for i, w := range users {
 		ids[i] = w.id
 	}
-	var recs []state.Record
-	err := s.retry(s.work, "load state", func() (err error) {
-		recs, err = s.p.Store.Load(s.work, ids)
-		return err
-	})
+	recs, idx, err := s.load(ids, users)
 	if err != nil { // the drain ended: abandoned, consumed again
 		s.settle(ids...)
 		return
@@ -43,7 +60,7 @@ func (s *Session) diff(users []userWork) {
 	now := time.Now()
 	var done []change.Identifier
 	var busy []userWork
-	var lookups []*sendItem
+	var r routes
 	for i, w := range users {
 		item, live := s.changed(w, recs[i], now)
 		switch {
@@ -51,21 +68,64 @@ func (s *Session) diff(users []userWork) {
 			busy = append(busy, item.w)
 		case item == nil:
 			done = append(done, w.id)
-		case item.size+iterable.MaxEnvelopeSize > s.p.cfg.MaxBytes:
-			// Sent alone it would still be refused (413); a dead letter says
-			// why instead, and the user's next change is tried again.
-			s.reject(s.work, item, &change.Failure{Class: change.ClassTooLarge, Reason: fmt.Sprintf(
-				"the user's changed attributes take %d bytes in a bulkUpdate body, over batch.max_bytes %d (Iterable refuses bodies over 4 MB)",
-				item.size+iterable.MaxEnvelopeSize, s.p.cfg.MaxBytes)})
-		case s.needsLookup(item):
-			lookups = append(lookups, item)
 		default:
-			s.enqueue(item)
+			item.rows = idx.refs(item.w.entries)
+			item.primed = idx.exists(i)
+			switch {
+			case item.del:
+				r.deletes = append(r.deletes, item)
+			case s.moveSource(item):
+				r.moves = append(r.moves, item)
+			default:
+				s.route(item, &r)
+			}
 		}
 	}
 	s.settle(done...)
 	s.requeue(busy...)
-	s.lookup(lookups)
+	r.run(s)
+}
+
+// routes are the users of a candidate on their way: to the sender at once,
+// or through a step before it.
+type routes struct {
+	ready, deletes, moves, waits, lookups []*sendItem
+}
+
+// run takes each step, for all of its users at once. The users ready to
+// send reach the sender together, so a request cut at a turn that comes
+// right now takes all of them, not the first few.
+func (r *routes) run(s *Session) {
+	s.enqueue(r.ready...)
+	s.deleteUsers(r.deletes)
+	s.move(r.moves)
+	s.awaitDeletion(r.waits)
+	s.lookup(r.lookups)
+}
+
+// route hands a user with attributes to send on to its next step.
+func (s *Session) route(item *sendItem, r *routes) {
+	switch {
+	case item.size+iterable.MaxEnvelopeSize > s.p.cfg.MaxBytes:
+		// Sent alone it would still be refused (413); a dead letter says
+		// why instead, and the user's next change is tried again.
+		s.reject(s.work, item, &change.Failure{Class: change.ClassTooLarge, Reason: fmt.Sprintf(
+			"the user's changed attributes take %d bytes in a bulkUpdate body, over batch.max_bytes %d (Iterable refuses bodies over 4 MB)",
+			item.size+iterable.MaxEnvelopeSize, s.p.cfg.MaxBytes)})
+	case item.rec.Deleted && !item.deletionChecked:
+		r.waits = append(r.waits, item)
+	case s.needsLookup(item):
+		r.lookups = append(r.lookups, item)
+	default:
+		r.ready = append(r.ready, item)
+	}
+}
+
+// routeOne takes a single user through route and the step it leads to.
+func (s *Session) routeOne(item *sendItem) {
+	var r routes
+	s.route(item, &r)
+	r.run(s)
 }
 
 // changed returns what to send for one user, or nil after finishing its
@@ -96,8 +156,18 @@ func (s *Session) changed(w userWork, rec state.Record, now time.Time) (item *se
 	if rec.IntentLive(now, s.p.cfg.IntentLease) {
 		return &sendItem{w: userWork{id: w.id, entries: fresh}}, true
 	}
+	last := fresh[len(fresh)-1]
+	if last.ch.Delete {
+		// Whatever came before the delete is gone with the user.
+		if rec.Gone && !rec.Uncertain() {
+			s.finishAll(fresh, &s.p.stats.Unchanged)
+			s.p.stats.UsersUnchanged.Add(1)
+			return nil, false
+		}
+		return &sendItem{w: userWork{id: w.id, entries: fresh}, rec: rec, user: iterable.User{ID: w.id}, del: true, last: last.ch.Pos}, false
+	}
 	attrs, forget := merge(fresh)
-	if forget && !rec.Found && !rec.Uncertain() {
+	if forget && !rec.Exists() && !rec.Uncertain() {
 		// Nothing was ever synced for this user: there is nothing to unset,
 		// and sending nulls would create an empty profile.
 		s.finishAll(fresh, &s.p.stats.Unchanged)
@@ -144,7 +214,7 @@ func merge(entries []entry) ([]change.Attr, bool) {
 // needsLookup says whether update mode must ask Iterable if the user exists:
 // a user the state knows was accepted before exists.
 func (s *Session) needsLookup(item *sendItem) bool {
-	return s.p.cfg.UpdateMode && !s.p.cfg.Request.UpdateOnly && !item.rec.Found
+	return s.p.cfg.UpdateMode && !s.p.cfg.Request.UpdateOnly && !item.rec.Exists() && !item.primed
 }
 
 // lookup asks Iterable (rate-limited, a few at a time) whether users exist,
@@ -201,12 +271,15 @@ func (s *Session) exists(id change.Identifier) (bool, error) {
 	return found, nil
 }
 
-// enqueue hands an item to the sender, which is always listening until the
+// enqueue hands items to the sender, which is always listening until the
 // session's work ends.
-func (s *Session) enqueue(item *sendItem) {
+func (s *Session) enqueue(items ...*sendItem) {
+	if len(items) == 0 {
+		return
+	}
 	select {
-	case s.sendQ <- item:
+	case s.sendQ <- items:
 	case <-s.work.Done():
-		s.settle(item.user.ID)
+		s.giveUp(items)
 	}
 }

@@ -27,15 +27,15 @@ func TestCrashAfterIterableAcceptedBeforeStateSaved(t *testing.T) {
 		return testenv.Row{"email": "ann@example.com", "first_name": "Ann", "plan": map[string]any{"tier": tier}, "version": v, "signup_at": 1700000000000}
 	}
 	cfg := e.config("g", "batch: {max_users: 50, max_wait: 300ms}")
-	e.kafka.Produce(topic, testenv.Upsert(1, row(5, "team")))
+	e.Kafka.Produce(topic, testenv.Upsert(1, row(5, "team")))
 	r := e.start(cfg)
-	r.waitFinished(t, 1)
+	r.WaitFinished(1)
 	e.waitCommitted("g")
-	r.close(t)
+	r.Close()
 
 	// The dying process recorded its intent for offset 1 and Iterable
 	// applied version 6; the state was never saved.
-	rdb := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
+	rdb := redis.NewClient(&redis.Options{Addr: e.Redis.Addr})
 	defer rdb.Close()
 	store, err := state.New(ctx, rdb, "attrsync", "itest", testenv.StreamFields())
 	if err != nil {
@@ -51,24 +51,24 @@ func TestCrashAfterIterableAcceptedBeforeStateSaved(t *testing.T) {
 	if _, err := store.Intend(ctx, []change.Identifier{ann}, recs, []change.Position{{Topic: topic, Partition: 0, Offset: 1}}, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	api := iterable.New(e.iter.URL, apiKey)
+	api := iterable.New(e.URL, apiKey)
 	if _, err := api.BulkUpdate(ctx, iterable.BulkRequest{Users: []iterable.User{{ID: ann, Fields: []change.Attr{
 		{Name: "planTier", JSON: []byte(`"pro"`)}, {Name: "version", JSON: []byte(`6`)},
 	}}}}); err != nil {
 		t.Fatal(err)
 	}
 
-	e.kafka.Produce(topic, testenv.Upsert(1, row(6, "pro")), testenv.Upsert(1, row(7, "team")))
+	e.Kafka.Produce(topic, testenv.Upsert(1, row(6, "pro")), testenv.Upsert(1, row(7, "team")))
 	r = e.start(cfg)
-	r.waitFinished(t, 2)
+	r.WaitFinished(2)
 	e.waitCommitted("g")
-	r.close(t)
+	r.Close()
 
-	p, _ := e.sim.Profile("ann@example.com")
+	p, _ := e.Sim.Profile("ann@example.com")
 	if p.DataFields["planTier"] != "team" || p.DataFields["version"] != int64(7) {
 		t.Fatalf("Iterable ended with planTier=%v version=%v, want team 7", p.DataFields["planTier"], p.DataFields["version"])
 	}
-	if n := e.sim.Stats().OrderRegressions; n != 0 {
+	if n := e.Sim.Stats().OrderRegressions; n != 0 {
 		t.Fatalf("%d order regressions", n)
 	}
 	recs, _ = store.Load(ctx, []change.Identifier{ann})

@@ -2,15 +2,21 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/state"
 )
 
 // entry is one consumed message that mapped to a user change.
 type entry struct {
 	msg change.Message // the original, kept for the dead-letter topic
 	ch  change.UserChange
+	// row is the source row the message changes and seq its place among
+	// the row's messages (0: rows are not tracked).
+	row state.RowKey
+	seq uint64
 }
 
 // userWork is one user taken for delivery with the changes it carries, in
@@ -18,6 +24,9 @@ type entry struct {
 type userWork struct {
 	id      change.Identifier
 	entries []entry
+	// delay, when given back, is how long the user waits before it may go
+	// again (0: the engine's requeue delay).
+	delay time.Duration
 }
 
 // engine coalesces changes per user and hands users to the diff workers in
@@ -47,6 +56,14 @@ type engine struct {
 	inflight map[change.Identifier]bool
 	ready    []readyUser // pending users not out, oldest first
 	delayed  []readyUser // users given back, by when they may go again
+
+	// rows, when rows are tracked, orders an email change after the older
+	// messages of its row (see rowTracker); taken holds the tracked
+	// messages of each user out, and waiting the users whose next message
+	// is an email change that waits for its row's older messages.
+	rows    *rowTracker
+	taken   map[change.Identifier][]rowSeq
+	waiting map[state.RowKey][]readyUser
 }
 
 type readyUser struct {
@@ -60,6 +77,9 @@ func newEngine(s *Session, cfg Config) *engine {
 		maxUsers: cfg.MaxUsers, maxWait: cfg.MaxWait, requeueDelay: cfg.requeueDelay(),
 		pending:  map[change.Identifier][]entry{},
 		inflight: map[change.Identifier]bool{},
+		rows:     s.rows,
+		taken:    map[change.Identifier][]rowSeq{},
+		waiting:  map[state.RowKey][]readyUser{},
 	}
 }
 
@@ -151,9 +171,32 @@ func (e *engine) add(en entry, now time.Time) {
 func (e *engine) settle(ids []change.Identifier, now time.Time) {
 	for _, id := range ids {
 		delete(e.inflight, id)
+		e.rowsDone(id, nil, now)
 		if _, ok := e.pending[id]; ok {
 			e.ready = append(e.ready, readyUser{id: id, since: now.Add(-e.maxWait)})
 		}
+	}
+}
+
+// rowsDone settles the tracked messages a user out had taken, but those
+// given back, and lets users go whose email change waited for them.
+func (e *engine) rowsDone(id change.Identifier, back []entry, now time.Time) {
+	if e.rows == nil {
+		return
+	}
+	taken := e.taken[id]
+	delete(e.taken, id)
+	done := taken[:0:0]
+	for _, rs := range taken {
+		if !slices.ContainsFunc(back, func(en entry) bool { return en.seq == rs.seq }) {
+			done = append(done, rs)
+		}
+	}
+	for _, row := range e.rows.done(done) {
+		for _, r := range e.waiting[row] {
+			e.ready = append(e.ready, readyUser{id: r.id, since: now.Add(-e.maxWait)})
+		}
+		delete(e.waiting, row)
 	}
 }
 
@@ -162,9 +205,16 @@ func (e *engine) settle(ids []change.Identifier, now time.Time) {
 func (e *engine) giveBack(ws []userWork, now time.Time) {
 	for _, w := range ws {
 		delete(e.inflight, w.id)
+		e.rowsDone(w.id, w.entries, now)
 		e.pending[w.id] = append(w.entries, e.pending[w.id]...)
-		e.delayed = append(e.delayed, readyUser{id: w.id, since: now.Add(e.requeueDelay)})
+		delay := e.requeueDelay
+		if w.delay > 0 {
+			delay = w.delay
+		}
+		e.delayed = append(e.delayed, readyUser{id: w.id, since: now.Add(delay)})
 	}
+	// Longer pauses than the requeue delay break the delayed list's order.
+	slices.SortStableFunc(e.delayed, func(a, b readyUser) int { return a.since.Compare(b.since) })
 }
 
 // promote moves given-back users whose pause is over to the ready list.
@@ -178,19 +228,68 @@ func (e *engine) promote(now time.Time) {
 }
 
 // take returns the next candidate when one is due: a full one, or whatever
-// is ready once the oldest ready user has waited maxWait.
+// is ready once the oldest ready user has waited maxWait. A user whose next
+// message changes its row's email waits, off the ready list, until its
+// row's older messages are settled.
 func (e *engine) take(now time.Time) []userWork {
 	if len(e.ready) == 0 || (len(e.ready) < e.maxUsers && now.Sub(e.ready[0].since) < e.maxWait) {
 		return nil
 	}
-	n := min(len(e.ready), e.maxUsers)
-	out := make([]userWork, n)
-	for i, r := range e.ready[:n] {
+	var out []userWork
+	n := 0
+	for ; n < len(e.ready) && len(out) < e.maxUsers; n++ {
+		r := e.ready[n]
 		q := e.pending[r.id]
-		delete(e.pending, r.id)
+		if e.blocked(q[0]) {
+			e.waiting[q[0].row] = append(e.waiting[q[0].row], r)
+			continue
+		}
+		cut := cutAt(q)
+		if cut == len(q) {
+			delete(e.pending, r.id)
+		} else {
+			e.pending[r.id] = q[cut:]
+		}
 		e.inflight[r.id] = true
-		out[i] = userWork{id: r.id, entries: q}
+		if e.rows != nil {
+			e.taken[r.id] = seqsOf(q[:cut])
+		}
+		out = append(out, userWork{id: r.id, entries: q[:cut:cut]})
 	}
 	e.ready = append(e.ready[:0:0], e.ready[n:]...)
+	return out
+}
+
+// cutAt is how many of a user's pending messages go in one candidate: a
+// delete is the last (what follows it must reach Iterable after the user
+// is gone), and an email change the first (the move comes before what
+// follows it and after what precedes it).
+func cutAt(q []entry) int {
+	for i, en := range q {
+		if i > 0 && !en.ch.From.IsZero() {
+			return i
+		}
+		if en.ch.Delete {
+			return i + 1
+		}
+	}
+	return len(q)
+}
+
+// blocked reports whether en changes its row's email while older messages
+// of the row are not settled: their user, the old email, may still be
+// written, and the profile must not move meanwhile.
+func (e *engine) blocked(en entry) bool {
+	return e.rows != nil && en.seq != 0 && !en.ch.From.IsZero() && !e.rows.first(rowSeq{row: en.row, seq: en.seq})
+}
+
+// seqsOf lists the tracked messages of entries.
+func seqsOf(entries []entry) []rowSeq {
+	var out []rowSeq
+	for _, en := range entries {
+		if en.seq != 0 {
+			out = append(out, rowSeq{row: en.row, seq: en.seq})
+		}
+	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -13,16 +12,6 @@ import (
 	"github.com/attrsync/attrsync/internal/dlq"
 	"github.com/attrsync/attrsync/internal/testenv"
 )
-
-// wrapIterable puts middleware in front of the simulator, for failures the
-// simulator cannot inject itself (a dropped connection, a Retry-After on a
-// 503). Configs built afterwards point at the wrapped server.
-func (e *env) wrapIterable(mw func(next http.Handler) http.Handler) {
-	e.t.Helper()
-	srv := httptest.NewServer(mw(e.sim))
-	e.t.Cleanup(srv.Close)
-	e.iter = srv
-}
 
 // firstN answers the first n bulkUpdate requests with fail and passes the
 // rest to the simulator.
@@ -94,7 +83,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 // deadByClass reads the dead-letter topic and counts its records by class.
 func (e *env) deadByClass() (map[change.Class]int, []change.Message) {
 	e.t.Helper()
-	dead := e.kafka.ReadAll(dlqTopic, 1)
+	dead := e.Kafka.ReadAll(dlqTopic, 1)
 	out := map[change.Class]int{}
 	for _, d := range dead {
 		f, ok := dlq.Failure(d)

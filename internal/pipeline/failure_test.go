@@ -192,3 +192,39 @@ func TestNoRequestIsCutAfterTheSessionStops(t *testing.T) {
 		}
 	})
 }
+
+// A TLS peer Iterable's client cannot trust (a proxy intercepting TLS, an
+// outdated CA bundle) pauses the sync like a refused key: nothing is
+// dead-lettered, and it resumes once the probe gets through.
+func TestUntrustedTLSPausesInsteadOfDeadLettering(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, Config{RetryMax: 2 * time.Second, RetryMaxElapsed: time.Second})
+		var trusted atomic.Bool
+		tlsErr := &iterable.TLSError{Endpoint: iterable.EndpointBulkUpdate, Problem: "certificate signed by unknown authority", Err: errors.New("x509: unknown authority")}
+		r.api.answer = func(req iterable.BulkRequest) (iterable.BulkResult, error) {
+			if !trusted.Load() {
+				return iterable.BulkResult{}, tlsErr
+			}
+			return iterable.BulkResult{SuccessCount: len(req.Users)}, nil
+		}
+		r.api.keyOK = trusted.Load // the probe meets the same untrusted peer
+		msgs := users(5, 1)
+		ctx, stop := context.WithCancel(t.Context())
+		s := r.p.Start(ctx, nil, r.fin)
+		r.feed(ctx, s, msgs)
+		time.Sleep(30 * time.Second) // far beyond retry.max_elapsed
+		if ok, _ := r.p.Ready(); ok {
+			t.Error("ready while Iterable's TLS peer is untrusted")
+		}
+		if n := len(r.dlq.records()); n != 0 {
+			t.Fatalf("%d messages dead-lettered for a TLS failure", n)
+		}
+		trusted.Store(true)
+		r.waitFinished(msgs)
+		stop()
+		s.Drain(t.Context())
+		if st := r.p.Stats(); st.Accepted != 5 || st.DeadLettered != 0 {
+			t.Errorf("accepted %d, dead-lettered %d once TLS was trusted again", st.Accepted, st.DeadLettered)
+		}
+	})
+}

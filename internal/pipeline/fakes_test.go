@@ -38,10 +38,16 @@ func (fakeCodec) DecodeContext(_ context.Context, key, value []byte) (change.Row
 	if string(value) == "bad" {
 		return change.Row{}, change.Fail(change.ClassDecode, "not a number")
 	}
+	if row, ok := decodeRowMsg(value); ok {
+		return row, nil
+	}
 	return change.Row{Op: change.OpUpsert, Fields: map[string]any{"user": string(key), "v": string(value)}}, nil
 }
 
 func (fakeCodec) Map(row change.Row, pos change.Position) (change.UserChange, error) {
+	if _, ok := row.Fields["email"]; ok || row.Op == change.OpDelete {
+		return mapRowMsg(row, pos), nil
+	}
 	v := row.Fields["v"].(string)
 	if v == "unconvertible" {
 		return change.UserChange{}, change.Fail(change.ClassConvert, "v is not a number")
@@ -62,7 +68,8 @@ type sent struct {
 // fakeAPI is Iterable: it keeps each user's v, records every request, and
 // answers through answer when set (nil error: accept).
 type fakeAPI struct {
-	mu       sync.Mutex
+	mu sync.Mutex
+	rowsAPI
 	latency  time.Duration
 	answer   func(req iterable.BulkRequest) (iterable.BulkResult, error)
 	exists   func(id change.Identifier) (bool, error)
@@ -116,6 +123,7 @@ func (f *fakeAPI) BulkUpdate(ctx context.Context, req iterable.BulkRequest) (ite
 		for _, u := range req.Users {
 			if _, rejected := res.Rejected[u.ID]; !rejected {
 				f.profiles[u.ID.Value] = users[u.ID.Value]
+				f.writes = append(f.writes, write{user: u.ID.Value, v: users[u.ID.Value], at: time.Now()})
 			}
 		}
 		f.mu.Unlock()
@@ -124,6 +132,9 @@ func (f *fakeAPI) BulkUpdate(ctx context.Context, req iterable.BulkRequest) (ite
 }
 
 func (f *fakeAPI) UserExists(_ context.Context, id change.Identifier) (bool, error) {
+	f.mu.Lock()
+	f.lookups++
+	f.mu.Unlock()
 	if f.exists != nil {
 		return f.exists(id)
 	}
@@ -262,7 +273,7 @@ func newRig(t *testing.T, cfg Config) *rig {
 		w = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r.p = New(cfg, Deps{Decoder: fakeCodec{}, Mapper: fakeCodec{}, Store: r.store, API: r.api, Pacer: r.pacer, DLQ: r.dlq, Log: log})
+	r.p = New(cfg, Deps{Decoder: fakeCodec{}, Mapper: fakeCodec{}, Store: r.store, Index: r.store, API: r.api, Pacer: r.pacer, DLQ: r.dlq, Log: log})
 	t.Cleanup(r.p.Close)
 	return r
 }

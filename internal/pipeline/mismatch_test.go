@@ -22,11 +22,11 @@ func TestTypeMismatchIsNarrowedToOffenders(t *testing.T) {
 	for _, named := range []bool{true, false} {
 		t.Run(fmt.Sprintf("offending_value_named=%v", named), func(t *testing.T) {
 			e := newEnv(t, 1, sim.Options{})
-			if err := e.sim.SeedUser("seed@example.com", "", map[string]any{"planTier": 1}); err != nil {
+			if err := e.Sim.SeedUser("seed@example.com", "", map[string]any{"planTier": 1}); err != nil {
 				t.Fatal(err)
 			}
 			if !named {
-				e.wrapIterable(anonymousMismatch)
+				e.WrapIterable(anonymousMismatch)
 			}
 			var msgs []change.Message
 			offenders := map[string]bool{}
@@ -39,11 +39,11 @@ func TestTypeMismatchIsNarrowedToOffenders(t *testing.T) {
 				}
 				msgs = append(msgs, testenv.Upsert(i, testenv.Row{"email": email, "first_name": "N", "plan": map[string]any{"tier": tier}, "version": 1}))
 			}
-			e.kafka.Produce(topic, msgs...)
+			e.Kafka.Produce(topic, msgs...)
 			r := e.start(e.config("g", "batch: {max_users: 50, max_wait: 500ms}"))
-			r.waitFinished(t, int64(len(msgs)))
+			r.WaitFinished(int64(len(msgs)))
 			e.waitCommitted("g")
-			r.close(t)
+			r.Close()
 
 			classes, dead := e.deadByClass()
 			if classes[change.ClassTypeMismatch] != len(offenders) || len(dead) != len(offenders) {
@@ -56,12 +56,12 @@ func TestTypeMismatchIsNarrowedToOffenders(t *testing.T) {
 			}
 			for i := range 24 {
 				email := fmt.Sprintf("u%02d@example.com", i)
-				_, ok := e.sim.Profile(email)
+				_, ok := e.Sim.Profile(email)
 				if ok == offenders[email] {
 					t.Errorf("%s: in Iterable %v, offender %v", email, ok, offenders[email])
 				}
 			}
-			for _, req := range testenv.BulkRequests(e.sim) {
+			for _, req := range testenv.BulkRequests(e.Sim) {
 				if req.Endpoint != sim.EndpointBulkUpdate {
 					t.Errorf("narrowing used %s; only bulkUpdate may write", req.Endpoint)
 				}

@@ -21,6 +21,7 @@ type Deps struct {
 	Decoder  Decoder
 	Mapper   Mapper
 	Store    Store
+	Index    Index // nil: see Index
 	API      API
 	Pacer    Pacer
 	DLQ      DeadLetters

@@ -15,19 +15,19 @@ import (
 func TestSyncEndsWithLastValues(t *testing.T) {
 	e := newEnv(t, 4, sim.Options{})
 	h := testenv.History(150, 6, 1)
-	e.kafka.Produce(topic, h.Msgs...)
+	e.Kafka.Produce(topic, h.Msgs...)
 
 	r := e.start(e.config("g1"))
-	r.waitFinished(t, int64(len(h.Msgs)))
+	r.WaitFinished(int64(len(h.Msgs)))
 	e.waitCommitted("g1")
-	st := r.sys.Stats()
-	r.close(t)
+	st := r.Stats()
+	r.Close()
 
-	testenv.CheckProfiles(t, e.sim, h.Last)
+	testenv.CheckProfiles(t, e.Sim, h.Last)
 	if st.Consumed != int64(len(h.Msgs)) || st.Finished() != st.Consumed {
 		t.Errorf("consumed %d, finished %d, produced %d", st.Consumed, st.Finished(), len(h.Msgs))
 	}
-	for _, req := range testenv.BulkRequests(e.sim) {
+	for _, req := range testenv.BulkRequests(e.Sim) {
 		if req.Status != 200 {
 			t.Errorf("a bulkUpdate got %d %s", req.Status, req.Code)
 		}
@@ -44,13 +44,13 @@ func TestSyncEndsWithLastValues(t *testing.T) {
 	}
 
 	// A new group over the same state finds everything already synced.
-	before := len(testenv.BulkRequests(e.sim))
+	before := len(testenv.BulkRequests(e.Sim))
 	r2 := e.start(e.config("g2"))
-	r2.waitFinished(t, int64(len(h.Msgs)))
+	r2.WaitFinished(int64(len(h.Msgs)))
 	e.waitCommitted("g2")
-	st2 := r2.sys.Stats()
-	r2.close(t)
-	if after := len(testenv.BulkRequests(e.sim)); after != before {
+	st2 := r2.Stats()
+	r2.Close()
+	if after := len(testenv.BulkRequests(e.Sim)); after != before {
 		t.Errorf("re-consuming the stream sent %d requests, want 0", after-before)
 	}
 	if st2.Stale+st2.Unchanged != int64(len(h.Msgs)) {
@@ -63,12 +63,12 @@ func TestOnlyChangedAttributesAreSent(t *testing.T) {
 	r := e.start(e.config("g"))
 	row := testenv.Row{"id": 1, "email": "ann@example.com", "first_name": "Ann", "plan": map[string]any{"tier": "pro"}, "version": 1, "signup_at": 1700000000000}
 	step := func(n int64, change func(testenv.Row)) []sim.Request {
-		before := len(testenv.BulkRequests(e.sim))
+		before := len(testenv.BulkRequests(e.Sim))
 		row = testenv.Clone(row)
 		change(row)
-		e.kafka.Produce(topic, testenv.Upsert(1, row))
-		r.waitFinished(t, n)
-		return testenv.BulkRequests(e.sim)[before:]
+		e.Kafka.Produce(topic, testenv.Upsert(1, row))
+		r.WaitFinished(n)
+		return testenv.BulkRequests(e.Sim)[before:]
 	}
 	if reqs := step(1, func(testenv.Row) {}); len(reqs) != 1 || len(reqs[0].Bulk.Users[0].DataFields) != 4 {
 		t.Fatalf("first sight: %d requests, want 1 with all 4 attributes", len(reqs))
@@ -88,8 +88,8 @@ func TestOnlyChangedAttributesAreSent(t *testing.T) {
 	if len(reqs) != 1 || len(reqs[0].Bulk.Users[0].DataFields) != 1 {
 		t.Fatalf("null parent: %d requests", len(reqs))
 	}
-	r.close(t)
-	p, _ := e.sim.Profile("ann@example.com")
+	r.Close()
+	p, _ := e.Sim.Profile("ann@example.com")
 	if _, ok := p.DataFields["planTier"]; ok || p.DataFields["firstName"] != "Ann" {
 		t.Fatalf("profile %v: want firstName kept and planTier removed", p.DataFields)
 	}
@@ -114,13 +114,13 @@ func TestBadInputIsDeadLettered(t *testing.T) {
 	for i, b := range bad {
 		msgs = append(msgs, b.msg, good(101+i))
 	}
-	e.kafka.Produce(topic, msgs...)
+	e.Kafka.Produce(topic, msgs...)
 	r := e.start(e.config("g"))
-	r.waitFinished(t, int64(len(msgs)))
+	r.WaitFinished(int64(len(msgs)))
 	e.waitCommitted("g")
-	r.close(t)
+	r.Close()
 
-	dead := e.kafka.ReadAll(dlqTopic, 1)
+	dead := e.Kafka.ReadAll(dlqTopic, 1)
 	if len(dead) != len(bad) {
 		t.Fatalf("%d dead letters, want %d", len(dead), len(bad))
 	}
@@ -144,7 +144,7 @@ func TestBadInputIsDeadLettered(t *testing.T) {
 		}
 	}
 	for id := 100; id <= 100+len(bad); id++ {
-		if _, ok := e.sim.Profile(fmt.Sprintf("good%d@example.com", id)); !ok {
+		if _, ok := e.Sim.Profile(fmt.Sprintf("good%d@example.com", id)); !ok {
 			t.Errorf("good%d@example.com was not synced", id)
 		}
 	}
@@ -154,7 +154,7 @@ func TestUpdateModeTouchesOnlyExistingUsers(t *testing.T) {
 	for _, flag := range []bool{false, true} {
 		t.Run(fmt.Sprintf("update_only_flag=%v", flag), func(t *testing.T) {
 			e := newEnv(t, 2, sim.Options{UpdateOnlyEnabled: true})
-			if err := e.sim.SeedUser("old@example.com", "", map[string]any{"firstName": "Before"}); err != nil {
+			if err := e.Sim.SeedUser("old@example.com", "", map[string]any{"firstName": "Before"}); err != nil {
 				t.Fatal(err)
 			}
 			msgs := []change.Message{
@@ -163,16 +163,16 @@ func TestUpdateModeTouchesOnlyExistingUsers(t *testing.T) {
 				testenv.Upsert(2, testenv.Row{"email": "new@example.com", "first_name": "Newer", "version": 2}),
 				testenv.Upsert(1, testenv.Row{"email": "old@example.com", "first_name": "Latest", "version": 2}),
 			}
-			e.kafka.Produce(topic, msgs...)
+			e.Kafka.Produce(topic, msgs...)
 			r := e.start(e.config("g", "  mode: update", fmt.Sprintf("  update_only_flag: %v", flag)))
-			r.waitFinished(t, int64(len(msgs)))
+			r.WaitFinished(int64(len(msgs)))
 			e.waitCommitted("g")
-			st := r.sys.Stats()
-			r.close(t)
-			if _, ok := e.sim.Profile("new@example.com"); ok {
+			st := r.Stats()
+			r.Close()
+			if _, ok := e.Sim.Profile("new@example.com"); ok {
 				t.Fatal("update mode created a user")
 			}
-			p, _ := e.sim.Profile("old@example.com")
+			p, _ := e.Sim.Profile("old@example.com")
 			if p.DataFields["firstName"] != "Latest" {
 				t.Fatalf("existing user has firstName %v, want Latest", p.DataFields["firstName"])
 			}
@@ -180,7 +180,7 @@ func TestUpdateModeTouchesOnlyExistingUsers(t *testing.T) {
 				t.Fatalf("absent %d, dead-lettered %d: absent users are skipped, not dead-lettered", st.Absent, st.DeadLettered)
 			}
 			lookups := 0
-			for _, req := range e.sim.Requests() {
+			for _, req := range e.Sim.Requests() {
 				if req.Endpoint == sim.EndpointGetByEmail || req.Endpoint == sim.EndpointByUserID {
 					lookups++
 				}
@@ -201,20 +201,20 @@ func TestUpdateModeTouchesOnlyExistingUsers(t *testing.T) {
 // not advance.
 func TestRejectedUsersAreDeadLettered(t *testing.T) {
 	e := newEnv(t, 1, sim.Options{})
-	e.sim.Forget("gone@example.com")
+	e.Sim.Forget("gone@example.com")
 	msgs := []change.Message{
 		testenv.Upsert(1, testenv.Row{"email": "kept@example.com", "first_name": "A", "version": 1}),
 		testenv.Upsert(2, testenv.Row{"email": "gone@example.com", "first_name": "B", "version": 1}),
 		testenv.Upsert(2, testenv.Row{"email": "gone@example.com", "first_name": "C", "version": 2}),
 		testenv.Upsert(3, testenv.Row{"email": "also@example.com", "first_name": "D", "version": 1}),
 	}
-	e.kafka.Produce(topic, msgs...)
+	e.Kafka.Produce(topic, msgs...)
 	r := e.start(e.config("g", "batch: {max_users: 50, max_wait: 300ms}"))
-	r.waitFinished(t, int64(len(msgs)))
+	r.WaitFinished(int64(len(msgs)))
 	e.waitCommitted("g")
-	r.close(t)
+	r.Close()
 
-	dead := e.kafka.ReadAll(dlqTopic, 1)
+	dead := e.Kafka.ReadAll(dlqTopic, 1)
 	if len(dead) != 2 {
 		t.Fatalf("%d dead letters, want the 2 messages of the forgotten user", len(dead))
 	}
@@ -229,7 +229,7 @@ func TestRejectedUsersAreDeadLettered(t *testing.T) {
 		}
 	}
 	for _, email := range []string{"kept@example.com", "also@example.com"} {
-		if _, ok := e.sim.Profile(email); !ok {
+		if _, ok := e.Sim.Profile(email); !ok {
 			t.Errorf("%s was not synced", email)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/app"
+	"github.com/attrsync/attrsync/internal/testenv/testapp"
 
 	"github.com/attrsync/attrsync/internal/pipeline"
 	"github.com/attrsync/attrsync/internal/sim"
@@ -20,7 +21,7 @@ func (e *env) replay(force bool, opts app.Options) ([]sim.Request, pipeline.Snap
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cfg := e.config("unused")
-	sys, err := app.Build(ctx, cfg, testLogger(), opts)
+	sys, err := app.Build(ctx, cfg, testapp.Logger(), opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -29,23 +30,23 @@ func (e *env) replay(force bool, opts app.Options) ([]sim.Request, pipeline.Snap
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	before := len(testenv.BulkRequests(e.sim))
+	before := len(testenv.BulkRequests(e.Sim))
 	if err := sys.Replay(ctx, ranges); err != nil {
 		e.t.Fatal(err)
 	}
-	return testenv.BulkRequests(e.sim)[before:], sys.Stats()
+	return testenv.BulkRequests(e.Sim)[before:], sys.Stats()
 }
 
 func TestReplay(t *testing.T) {
 	e := newEnv(t, 3, sim.Options{})
 	h := testenv.History(120, 4, 3)
-	e.kafka.Produce(topic, h.Msgs...)
+	e.Kafka.Produce(topic, h.Msgs...)
 
 	reqs, st := e.replay(false, app.Options{})
 	if st.Finished() != int64(len(h.Msgs)) || len(reqs) == 0 {
 		t.Fatalf("first replay finished %d of %d messages with %d requests", st.Finished(), len(h.Msgs), len(reqs))
 	}
-	testenv.CheckProfiles(t, e.sim, h.Last)
+	testenv.CheckProfiles(t, e.Sim, h.Last)
 
 	if reqs, _ := e.replay(false, app.Options{}); len(reqs) != 0 {
 		t.Errorf("a second identical replay sent %d requests, want 0", len(reqs))
@@ -58,8 +59,8 @@ func TestReplay(t *testing.T) {
 	if users < len(h.Last) {
 		t.Errorf("--force re-sent %d users, want all %d", users, len(h.Last))
 	}
-	testenv.CheckProfiles(t, e.sim, h.Last)
-	if got := e.kafka.Committed("unused", topic, 3); anyCommitted(got) {
+	testenv.CheckProfiles(t, e.Sim, h.Last)
+	if got := e.Kafka.Committed("unused", topic, 3); anyCommitted(got) {
 		t.Errorf("a replay committed offsets %v", got)
 	}
 }
@@ -67,19 +68,19 @@ func TestReplay(t *testing.T) {
 func TestDryRunWritesNothing(t *testing.T) {
 	e := newEnv(t, 2, sim.Options{})
 	h := testenv.History(50, 3, 4)
-	e.kafka.Produce(topic, h.Msgs...)
-	e.kafka.Produce(topic, testenv.Raw(999, "not json"))
+	e.Kafka.Produce(topic, h.Msgs...)
+	e.Kafka.Produce(topic, testenv.Raw(999, "not json"))
 
 	r := e.startWith(e.config("dry"), app.Options{DryRun: true})
-	r.waitFinished(t, int64(len(h.Msgs)+1))
-	r.close(t)
-	if n := len(e.sim.Requests()); n != 0 {
+	r.WaitFinished(int64(len(h.Msgs) + 1))
+	r.Close()
+	if n := len(e.Sim.Requests()); n != 0 {
 		t.Errorf("dry run made %d Iterable calls", n)
 	}
-	if got := e.kafka.Committed("dry", topic, 2); anyCommitted(got) {
+	if got := e.Kafka.Committed("dry", topic, 2); anyCommitted(got) {
 		t.Errorf("dry run committed offsets %v", got)
 	}
-	if dead := e.kafka.ReadAll(dlqTopic, 1); len(dead) != 0 {
+	if dead := e.Kafka.ReadAll(dlqTopic, 1); len(dead) != 0 {
 		t.Errorf("dry run wrote %d dead letters", len(dead))
 	}
 	// Nothing was stored, so a real run sends every user.

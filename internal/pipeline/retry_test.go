@@ -20,17 +20,17 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 	for _, status := range []int{408, 429, 500, 502, 503, 504} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			e := newEnv(t, 2, sim.Options{})
-			e.sim.SetFaults(sim.Faults{Burst: 4, BurstStatus: status, Endpoints: []string{sim.EndpointBulkUpdate}})
+			e.Sim.SetFaults(sim.Faults{Burst: 4, BurstStatus: status, Endpoints: []string{sim.EndpointBulkUpdate}})
 			h := testenv.History(40, 3, uint64(status))
-			e.kafka.Produce(topic, h.Msgs...)
+			e.Kafka.Produce(topic, h.Msgs...)
 			r := e.start(e.config("g"))
-			r.waitFinished(t, int64(len(h.Msgs)))
+			r.WaitFinished(int64(len(h.Msgs)))
 			e.waitCommitted("g")
-			st := r.sys.Stats()
-			r.close(t)
+			st := r.Stats()
+			r.Close()
 
-			testenv.CheckProfiles(t, e.sim, h.Last)
-			if got := e.sim.Stats().Requests[sim.EndpointBulkUpdate][status]; got != 4 {
+			testenv.CheckProfiles(t, e.Sim, h.Last)
+			if got := e.Sim.Stats().Requests[sim.EndpointBulkUpdate][status]; got != 4 {
 				t.Errorf("simulator answered %d requests with %d, want the 4 injected", got, status)
 			}
 			if st.Retries < 4 || st.DeadLettered != 0 {
@@ -44,19 +44,19 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 // without an answer.
 func TestNetworkErrorsAreRetried(t *testing.T) {
 	e := newEnv(t, 1, sim.Options{})
-	e.wrapIterable(firstN(3, func(w http.ResponseWriter, _ *http.Request) {
+	e.WrapIterable(firstN(3, func(w http.ResponseWriter, _ *http.Request) {
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err == nil {
 			conn.Close()
 		}
 	}))
 	h := testenv.History(20, 2, 11)
-	e.kafka.Produce(topic, h.Msgs...)
+	e.Kafka.Produce(topic, h.Msgs...)
 	r := e.start(e.config("g"))
-	r.waitFinished(t, int64(len(h.Msgs)))
-	st := r.sys.Stats()
-	r.close(t)
-	testenv.CheckProfiles(t, e.sim, h.Last)
+	r.WaitFinished(int64(len(h.Msgs)))
+	st := r.Stats()
+	r.Close()
+	testenv.CheckProfiles(t, e.Sim, h.Last)
 	if st.RequestsByStatus[0] < 3 || st.DeadLettered != 0 {
 		t.Errorf("requests without an answer %d, dead letters %d: want ≥ 3 and 0", st.RequestsByStatus[0], st.DeadLettered)
 	}
@@ -67,16 +67,16 @@ func TestNetworkErrorsAreRetried(t *testing.T) {
 func TestRetryAfterIsHonoured(t *testing.T) {
 	e := newEnv(t, 1, sim.Options{})
 	var refusedAt time.Time
-	e.wrapIterable(firstN(1, func(w http.ResponseWriter, _ *http.Request) {
+	e.WrapIterable(firstN(1, func(w http.ResponseWriter, _ *http.Request) {
 		refusedAt = time.Now()
 		w.Header().Set("Retry-After", "2")
 		http.Error(w, `{"msg":"busy","code":"GenericError"}`, http.StatusServiceUnavailable)
 	}))
-	e.kafka.Produce(topic, testenv.Upsert(1, testenv.Row{"email": "ann@example.com", "first_name": "Ann", "version": 1}))
+	e.Kafka.Produce(topic, testenv.Upsert(1, testenv.Row{"email": "ann@example.com", "first_name": "Ann", "version": 1}))
 	r := e.start(e.config("g"))
-	r.waitFinished(t, 1)
-	r.close(t)
-	reqs := testenv.BulkRequests(e.sim)
+	r.WaitFinished(1)
+	r.Close()
+	reqs := testenv.BulkRequests(e.Sim)
 	if len(reqs) != 1 || reqs[0].Status != 200 {
 		t.Fatalf("simulator saw %d bulkUpdate requests, want the 1 retry accepted", len(reqs))
 	}
@@ -92,14 +92,14 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 // retries_exhausted, their offsets committed, and the sync goes on.
 func TestRetriesExhaustedAreDeadLettered(t *testing.T) {
 	e := newEnv(t, 1, sim.Options{})
-	e.sim.SetFaults(sim.Faults{ErrorRate: 1, ErrorStatus: 502})
+	e.Sim.SetFaults(sim.Faults{ErrorRate: 1, ErrorStatus: 502})
 	msgs := []change.Message{
 		testenv.Upsert(1, testenv.Row{"email": "a@example.com", "first_name": "A", "version": 1}),
 		testenv.Upsert(2, testenv.Row{"email": "b@example.com", "first_name": "B", "version": 1}),
 	}
-	e.kafka.Produce(topic, msgs...)
+	e.Kafka.Produce(topic, msgs...)
 	r := e.start(e.config("g", "retry: {initial_interval: 20ms, max_interval: 100ms, max_elapsed: 400ms}"))
-	r.waitFinished(t, 2)
+	r.WaitFinished(2)
 	e.waitCommitted("g")
 
 	classes, dead := e.deadByClass()
@@ -113,11 +113,11 @@ func TestRetriesExhaustedAreDeadLettered(t *testing.T) {
 		}
 	}
 	// Iterable recovers: the next change of a user is delivered.
-	e.sim.SetFaults(sim.Faults{})
-	e.kafka.Produce(topic, testenv.Upsert(1, testenv.Row{"email": "a@example.com", "first_name": "A2", "version": 2}))
-	r.waitFinished(t, 3)
-	r.close(t)
-	if p, _ := e.sim.Profile("a@example.com"); p.DataFields["firstName"] != "A2" {
+	e.Sim.SetFaults(sim.Faults{})
+	e.Kafka.Produce(topic, testenv.Upsert(1, testenv.Row{"email": "a@example.com", "first_name": "A2", "version": 2}))
+	r.WaitFinished(3)
+	r.Close()
+	if p, _ := e.Sim.Profile("a@example.com"); p.DataFields["firstName"] != "A2" {
 		t.Errorf("after recovery a@example.com has firstName %v, want A2", p.DataFields["firstName"])
 	}
 }
@@ -129,17 +129,17 @@ func TestPermanentFailuresAreDeadLettered(t *testing.T) {
 	for _, status := range []int{400, 404, 413, 501} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			e := newEnv(t, 1, sim.Options{})
-			e.sim.SetFaults(sim.Faults{ErrorRate: 1, ErrorStatus: status})
+			e.Sim.SetFaults(sim.Faults{ErrorRate: 1, ErrorStatus: status})
 			msgs := []change.Message{
 				testenv.Upsert(1, testenv.Row{"email": "a@example.com", "first_name": "A", "version": 1}),
 				testenv.Upsert(2, testenv.Row{"email": "b@example.com", "first_name": "B", "version": 1}),
 			}
-			e.kafka.Produce(topic, msgs...)
+			e.Kafka.Produce(topic, msgs...)
 			r := e.start(e.config("g", "batch: {max_users: 50, max_wait: 300ms}"))
-			r.waitFinished(t, 2)
+			r.WaitFinished(2)
 			e.waitCommitted("g")
-			st := r.sys.Stats()
-			r.close(t)
+			st := r.Stats()
+			r.Close()
 			_, dead := e.deadByClass()
 			if len(dead) != 2 {
 				t.Fatalf("%d dead letters, want both users' messages", len(dead))

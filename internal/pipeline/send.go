@@ -25,11 +25,11 @@ func (s *Session) sender() {
 	for {
 		if len(queue) == 0 {
 			select {
-			case it, ok := <-s.sendQ:
+			case items, ok := <-s.sendQ:
 				if !ok {
 					return
 				}
-				queue = append(queue, it)
+				queue = append(queue, items...)
 			case <-s.ctx.Done():
 				s.abandon(queue)
 				return
@@ -65,11 +65,11 @@ func (s *Session) sender() {
 func (s *Session) drainQueue(queue []*sendItem) []*sendItem {
 	for {
 		select {
-		case it, ok := <-s.sendQ:
+		case items, ok := <-s.sendQ:
 			if !ok {
 				return queue
 			}
-			queue = append(queue, it)
+			queue = append(queue, items...)
 		default:
 			return queue
 		}
@@ -82,8 +82,8 @@ func (s *Session) abandon(queue []*sendItem) {
 	for _, it := range queue {
 		s.settle(it.user.ID)
 	}
-	for it := range s.sendQ {
-		s.settle(it.user.ID)
+	for items := range s.sendQ {
+		s.giveUp(items)
 	}
 }
 

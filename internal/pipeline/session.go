@@ -40,12 +40,15 @@ type Session struct {
 	toDiff   chan []userWork
 	settled  chan []change.Identifier
 	back     chan []userWork
-	sendQ    chan *sendItem
+	sendQ    chan []*sendItem
 	dead     chan deadItem
 	stages   sync.WaitGroup
 	deadDone chan struct{}
 	// engineDone is closed when the engine stops listening for outcomes.
 	engineDone chan struct{}
+	// rows tracks the messages of each source row while they are out, when
+	// email changes are followed or rows tracked; nil otherwise.
+	rows *rowTracker
 }
 
 func startSession(ctx context.Context, p *Pipeline, claims []change.Position, f Finisher) *Session {
@@ -56,10 +59,13 @@ func startSession(ctx context.Context, p *Pipeline, claims []change.Position, f 
 		toDiff:     make(chan []userWork),
 		settled:    make(chan []change.Identifier, 64),
 		back:       make(chan []userWork, 64),
-		sendQ:      make(chan *sendItem, 2*p.cfg.MaxUsers),
+		sendQ:      make(chan []*sendItem, 2*diffWorkers),
 		dead:       make(chan deadItem, 1024),
 		deadDone:   make(chan struct{}),
 		engineDone: make(chan struct{}),
+	}
+	if p.cfg.MoveEmails || p.cfg.TrackRows {
+		s.rows = newRowTracker()
 	}
 	e := newEngine(s, p.cfg)
 	s.stages.Go(func() { e.run(ctx, work); close(s.engineDone) })
@@ -120,8 +126,17 @@ func (s *Session) Handle(ctx context.Context, m change.Message) bool {
 		s.kill(ctx, m, failureOf(err, change.ClassConvert))
 		return true
 	}
+	en, ok := s.track(ctx, entry{msg: m, ch: uc})
+	if ctx.Err() != nil {
+		return false
+	}
+	if !ok {
+		s.p.stats.skip("delete_unknown_user", 1)
+		s.finish(m)
+		return true
+	}
 	select {
-	case s.in <- entry{msg: m, ch: uc}:
+	case s.in <- en:
 		return true
 	case <-ctx.Done():
 		return false

@@ -54,6 +54,15 @@ const maxSaveAttempts = 3
 func (s *Session) advance(items []*sendItem, res iterable.BulkResult) {
 	now := time.Now()
 	todo := items
+	var ok []*sendItem
+	// The rows are written before the users are settled: the next message
+	// of a row, once nothing of it is out, reads the index.
+	defer func() {
+		s.pointRows(ok, false)
+		for _, it := range ok {
+			s.accepted(it)
+		}
+	}()
 	for attempt := 0; attempt < maxSaveAttempts && len(todo) > 0; attempt++ {
 		ids := make([]change.Identifier, len(todo))
 		recs := make([]state.Record, len(todo))
@@ -81,13 +90,13 @@ func (s *Session) advance(items []*sendItem, res iterable.BulkResult) {
 				again = append(again, it)
 				continue
 			}
-			s.accepted(it)
+			ok = append(ok, it)
 		}
 		todo = again
 	}
 	for _, it := range todo {
 		s.p.Log.Warn("state: could not record an accepted user after repeated concurrent writes; its next change re-sends", "pos", it.last.String())
-		s.accepted(it)
+		ok = append(ok, it)
 	}
 }
 

@@ -32,6 +32,8 @@ type Stats struct {
 	Retries           counter
 	Lookups           counter
 	FieldsFilteredOut counter // fields of 200 answers that Iterable did not store
+	EmailsMoved       counter // profiles moved to a new email (users/updateEmail)
+	UsersDeleted      counter // users deleted (on_delete: delete)
 
 	mu        sync.Mutex
 	skipWhy   map[string]int64
@@ -45,7 +47,7 @@ type Snapshot struct {
 
 	UsersChanged, UsersUnchanged, UsersAbsent, UsersRejected int64
 	AttrsSent, Requests, RequestBytes, Retries, Lookups      int64
-	FieldsFilteredOut                                        int64
+	FieldsFilteredOut, EmailsMoved, UsersDeleted             int64
 
 	// SkippedBy counts skipped messages by reason, DeadLetteredBy dead
 	// letters by failure class, RequestsByStatus bulkUpdate requests by HTTP
@@ -69,6 +71,7 @@ func (s *Stats) snapshot() Snapshot {
 		UsersAbsent: s.UsersAbsent.Load(), UsersRejected: s.UsersRejected.Load(),
 		AttrsSent: s.AttrsSent.Load(), Requests: s.Requests.Load(), RequestBytes: s.RequestBytes.Load(),
 		Retries: s.Retries.Load(), Lookups: s.Lookups.Load(), FieldsFilteredOut: s.FieldsFilteredOut.Load(),
+		EmailsMoved: s.EmailsMoved.Load(), UsersDeleted: s.UsersDeleted.Load(),
 	}
 	s.mu.Lock()
 	out.SkippedBy = maps.Clone(s.skipWhy)

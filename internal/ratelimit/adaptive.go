@@ -45,7 +45,7 @@ func newAdaptive(p AIMD, be backend, desc string) *Adaptive {
 		return a
 	}
 	a.rate.Store(math.Float64bits(p.Max))
-	a.space = newVariableSpacer(func() time.Duration {
+	a.space = newSpacer(func() time.Duration {
 		return time.Duration(float64(time.Second) / a.Rate())
 	})
 	return a

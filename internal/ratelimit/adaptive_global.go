@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -157,28 +158,37 @@ func (g *globalBackend) nowArg() string {
 
 func (g *globalBackend) grant(ctx context.Context) (float64, error) {
 	for {
-		res, err := g.acquire.Run(ctx, g.rdb, []string{g.key},
-			fmtFloat(g.p.Max), fmtFloat(g.p.Min), adaptiveTTL.Milliseconds(), g.nowArg()).StringSlice()
-		if err != nil {
-			return 0, fmt.Errorf("ratelimit: adaptive %q: %w", g.key, err)
-		}
-		if len(res) != 2 {
-			return 0, fmt.Errorf("ratelimit: adaptive %q: script answered %d values", g.key, len(res))
-		}
-		wait, err1 := strconv.ParseFloat(res[0], 64)
-		rate, err2 := strconv.ParseFloat(res[1], 64)
-		if err := errors.Join(err1, err2); err != nil {
-			return 0, fmt.Errorf("ratelimit: adaptive %q: %w", g.key, err)
-		}
-		if wait <= 0 {
-			return rate, nil
+		wait, rate, err := g.tryAcquire(ctx)
+		if err != nil || wait <= 0 {
+			return rate, err
 		}
 		// Another process took the slot, or a pause is on: come back then.
-		d := max(time.Duration(wait*float64(time.Millisecond)), time.Millisecond)
-		if err := sleep(ctx, d); err != nil {
+		if err := sleep(ctx, max(wait, time.Millisecond)); err != nil {
 			return rate, err
 		}
 	}
+}
+
+// tryAcquire asks the state for one call: a wait of 0 is a grant, else it
+// is how long until the next slot or the end of a pause. It also says the
+// pace it read.
+func (g *globalBackend) tryAcquire(ctx context.Context) (time.Duration, float64, error) {
+	res, err := g.acquire.Run(ctx, g.rdb, []string{g.key},
+		fmtFloat(g.p.Max), fmtFloat(g.p.Min), adaptiveTTL.Milliseconds(), g.nowArg()).StringSlice()
+	if err != nil {
+		return 0, 0, fmt.Errorf("ratelimit: adaptive %q: %w", g.key, err)
+	}
+	if len(res) != 2 {
+		return 0, 0, fmt.Errorf("ratelimit: adaptive %q: script answered %d values", g.key, len(res))
+	}
+	wait, err1 := strconv.ParseFloat(res[0], 64)
+	rate, err2 := strconv.ParseFloat(res[1], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, fmt.Errorf("ratelimit: adaptive %q: %w", g.key, err)
+	}
+	// Rounded up, so that a refusal never reads as a grant the script did
+	// not record.
+	return time.Duration(math.Ceil(wait * float64(time.Millisecond))), rate, nil
 }
 
 func (g *globalBackend) hold() time.Duration { return g.pause.remaining() }

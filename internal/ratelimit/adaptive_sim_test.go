@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -28,14 +29,16 @@ func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// sender drives bulkUpdate requests through lim the way the pipeline does:
-// a few request slots, each sending as soon as the limiter grants a call.
+// sender drives bulkUpdate requests through lim the way the pipeline does
+// (internal/pipeline, takeTurn and report): a few request slots, each
+// taking a turn from lim, sending, and telling lim how Iterable's rate limit
+// took the request. The client itself does not pace bulkUpdate.
 type sender struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-func startSender(c *iterable.Client, slots int) *sender {
+func startSender(c *iterable.Client, lim *Adaptive, slots int) *sender {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &sender{cancel: cancel}
 	req := iterable.BulkRequest{Users: []iterable.User{{
@@ -45,11 +48,36 @@ func startSender(c *iterable.Client, slots int) *sender {
 	for range slots {
 		s.wg.Go(func() {
 			for ctx.Err() == nil {
-				_, _ = c.BulkUpdate(ctx, req)
+				if _, err := lim.Wait(ctx); err != nil {
+					return // cancelled; a limiter failing otherwise shows as missing requests
+				}
+				_, err := c.BulkUpdate(ctx, req)
+				report(ctx, lim, err)
 			}
 		})
 	}
 	return s
+}
+
+// report is the pipeline's report: a 429 throttles lim (a second's pause
+// when Iterable named none), any other answer below 500 got through the
+// rate limit.
+func report(ctx context.Context, lim *Adaptive, err error) {
+	if b, ok := iterable.IsRateLimited(err); ok {
+		wait := b.Wait
+		if wait <= 0 {
+			wait = iterable.DefaultPenalty
+		}
+		_ = lim.Throttled(ctx, wait, b.Limit)
+		return
+	}
+	if err == nil {
+		_ = lim.Succeeded(ctx)
+		return
+	}
+	if e, ok := errors.AsType[*iterable.APIError](err); ok && e.Status < 500 {
+		_ = lim.Succeeded(ctx)
+	}
 }
 
 func (s *sender) stop() { s.cancel(); s.wg.Wait() }
@@ -82,11 +110,10 @@ func TestAdaptiveSharesTheQuota(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := sim.New(sim.Options{APIKey: simKey, BulkUpdatePerSecond: sim.DefaultBulkUpdatePerSecond, LookupPerSecond: -1})
 		lim := NewAdaptiveLocal(AIMD{Max: 5})
-		c := iterable.New("http://sim.invalid", simKey,
-			iterable.WithHTTPClient(&http.Client{Transport: memTransport{s}}), iterable.WithBulkLimiter(lim))
+		c := iterable.New("http://sim.invalid", simKey, iterable.WithHTTPClient(&http.Client{Transport: memTransport{s}}))
 		start := time.Now()
 		at := func(d time.Duration) time.Time { return start.Add(d) }
-		snd := startSender(c, 4)
+		snd := startSender(c, lim, 4)
 
 		time.Sleep(20 * time.Second)
 		if err := s.TakeQuota(sim.EndpointBulkUpdate, 2); err != nil {

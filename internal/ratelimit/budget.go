@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/attrsync/attrsync/internal/config"
 )
 
 // Budget names, the keys of Budgets: one per endpoint limit of Iterable's.
@@ -47,7 +45,7 @@ func (b Budget) perSecond() float64 { return b.Limit / b.Window.Seconds() }
 
 // Budgets returns the budget of every endpoint attrsync calls: bulkUpdate
 // and the lookups as configured, the others as Iterable documents them.
-func Budgets(cfg config.RateLimit) map[string]Budget {
+func Budgets(cfg Config) map[string]Budget {
 	return map[string]Budget{
 		BudgetBulkUpdate:  {BudgetBulkUpdate, cfg.BulkUpdatePerSecond, time.Second},
 		BudgetLookup:      {BudgetLookup, cfg.LookupPerSecond, time.Second},
@@ -63,7 +61,7 @@ func Budgets(cfg config.RateLimit) map[string]Budget {
 // 429s and climbs back (AIMD), per process (scope local) or for all
 // processes of the sync together (scope global, in rdb, under a key
 // namespaced by keyPrefix and syncName).
-func NewAdaptive(cfg config.RateLimit, rdb redis.UniversalClient, syncName, keyPrefix string, b Budget) (*Adaptive, error) {
+func NewAdaptive(cfg Config, rdb redis.UniversalClient, syncName, keyPrefix string, b Budget) (*Adaptive, error) {
 	if cfg.Share <= 0 || cfg.Share > 1 {
 		return nil, fmt.Errorf("ratelimit: share %g: must be in (0, 1]", cfg.Share)
 	}
@@ -82,4 +80,13 @@ func NewAdaptive(cfg config.RateLimit, rdb redis.UniversalClient, syncName, keyP
 	default:
 		return nil, fmt.Errorf("ratelimit: scope %q: want %q or %q", cfg.Scope, ScopeGlobal, ScopeLocal)
 	}
+}
+
+// Key is the Redis key prefix of the budget of one endpoint of one sync;
+// the adaptive state lives at Key + ":aimd".
+func Key(keyPrefix, syncName, endpoint string) string {
+	if keyPrefix == "" {
+		return syncName + ":ratelimit:" + endpoint
+	}
+	return keyPrefix + ":" + syncName + ":ratelimit:" + endpoint
 }

@@ -1,73 +1,40 @@
 package ratelimit
 
 import (
-	"context"
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/testenv"
 )
 
-// TestGlobalOnRedisCluster builds the limiters as a sync does (New, scope
-// global) in three processes, each with its own cluster client: together
-// they stay within the budget, and a 429's penalty in one holds the others.
-// redis_rate's script and the penalty script each touch one key, so they
-// run on whichever master owns its slot.
-func TestGlobalOnRedisCluster(t *testing.T) {
+// TestAdaptiveGlobalOnRedisCluster builds the bulkUpdate limiter as a sync
+// does (NewAdaptive, scope global) in three processes, each with its own
+// cluster client: together they stay within the budget, and a 429 one of
+// them hears holds the others back. Both scripts touch only their one key,
+// so they run on whichever master owns its slot.
+func TestAdaptiveGlobalOnRedisCluster(t *testing.T) {
 	t.Parallel()
 	cluster := testenv.StartRedisCluster(t)
-	cfg := config.RateLimit{BulkUpdatePerSecond: 10, LookupPerSecond: 100, Share: 1, Scope: ScopeGlobal}
-	var procs []Pacer
+	cfg := Config{BulkUpdatePerSecond: 10, LookupPerSecond: 100, Share: 1, Scope: ScopeGlobal}
+	var procs []*Adaptive
 	for range 3 {
-		bulk, _, err := New(cfg, cluster.Client(), "cluster-sync", "attrsync")
+		l, err := NewAdaptive(cfg, cluster.Client(), "cluster-sync", "attrsync", Budgets(cfg)[BudgetBulkUpdate])
 		if err != nil {
 			t.Fatal(err)
 		}
-		procs = append(procs, bulk)
+		procs = append(procs, l)
 	}
-
-	const window = 1500 * time.Millisecond
-	ctx, cancel := context.WithTimeout(t.Context(), window)
-	defer cancel()
-	var (
-		mu     sync.Mutex
-		grants int
-		errs   []error
-		wg     sync.WaitGroup
-	)
-	for _, p := range procs {
-		wg.Go(func() {
-			for {
-				_, err := p.Wait(ctx)
-				mu.Lock()
-				if err != nil {
-					if !errors.Is(err, context.DeadlineExceeded) {
-						errs = append(errs, err)
-					}
-					mu.Unlock()
-					return
-				}
-				grants++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	grants, errs := waitAll(t.Context(), procs, 1, 1500*time.Millisecond)
 	if len(errs) > 0 {
 		t.Fatalf("limiter errors on the cluster: %v", errs)
 	}
-	if maxGrants := int(10*window.Seconds()) + 2; grants > maxGrants || grants < maxGrants*8/10 {
-		t.Fatalf("%d grants in %s at 10/s over 3 processes, want %d..%d", grants, window, maxGrants*8/10, maxGrants)
-	}
+	wantWithinBudget(t, grants, 10, 1500*time.Millisecond)
 
-	if err := procs[0].Penalize(t.Context(), 300*time.Millisecond); err != nil {
-		t.Fatalf("Penalize: %v", err)
+	if err := procs[0].Throttled(t.Context(), 300*time.Millisecond, 0); err != nil {
+		t.Fatalf("Throttled: %v", err)
 	}
 	waited, err := procs[2].Wait(t.Context())
 	if err != nil || waited < 200*time.Millisecond {
-		t.Fatalf("another process waited %s (%v) after a 300ms penalty", waited, err)
+		t.Fatalf("another process waited %s (%v) after a 429 asking for 300 ms", waited, err)
 	}
 }

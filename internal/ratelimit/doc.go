@@ -1,19 +1,20 @@
 // Package ratelimit paces requests to Iterable per endpoint (SPEC §3 Rate).
 //
-// Every limiter is evenly paced with a burst of one: requests are spread at
-// 1/rate intervals, so a sync that stays within share × limit never sends a
-// burst that Iterable's own leaky bucket would answer with 429. A Local
-// limiter paces one process; a Global limiter keeps one GCRA budget in Redis
-// that every process sharing its key draws from, so scaling the consumer
-// group out never multiplies the load on Iterable.
+// An Adaptive limiter paces one endpoint evenly, with a burst of one: calls
+// leave at least 1/pace apart by the clock at the moment they leave, so a
+// caller that wakes late pushes the next one back instead of leaving beside
+// it, and a sync that stays within share × limit never sends a burst that
+// Iterable's own leaky bucket would answer with 429. The pace starts at
+// share × Iterable's limit. A 429 that still arrives (another client writing
+// to the same project, say) pauses every caller sharing the limiter for as
+// long as it asked and lowers the pace, which successes then raise again
+// (AIMD, see AIMD).
 //
-// Both also implement Pacer: a 429 that still arrives (another tool writing
-// to the same project, say) pauses every waiter sharing the budget.
-//
-// Adaptive limiters go further when another client shares the project's
-// quota: they lower their pace on 429s and climb back on successes (AIMD,
-// see AIMD), per process (NewAdaptiveLocal) or for every process of the
-// sync together, with the state in Redis changed only by Lua scripts
-// (NewAdaptiveGlobal). NewAdaptive builds one per endpoint budget (Budgets)
-// from the config; Rate reports the pace in force for a metric.
+// The state is per process (NewAdaptiveLocal, scope local) or one Redis
+// hash that every process of the sync shares (NewAdaptiveGlobal, scope
+// global), changed only by Lua scripts on Redis's clock, so scaling the
+// consumer group out never multiplies the load on Iterable. NewAdaptive
+// builds the limiter of one endpoint's budget (Budgets) from a Config, the
+// rate_limit section of a sync's config, which this package owns and
+// internal/config embeds; Rate reports the pace in force, for a metric.
 package ratelimit

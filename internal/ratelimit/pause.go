@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// pause is an in-process "hold back until" instant, extended by penalties.
+// pause is an in-process "hold back until" instant, extended by 429s.
 type pause struct {
 	mu    sync.Mutex
 	until time.Time

@@ -15,35 +15,22 @@ import (
 // waiter pushes the next one back instead, so the pace can only fall below
 // the rate, never rise above it.
 type spacer struct {
-	interval time.Duration
-	// every, when set, is the interval instead, read anew on each wake-up:
-	// an adaptive limiter's pace changes while callers wait.
+	// every is the interval, read anew on each wake-up: an adaptive
+	// limiter's pace changes while callers wait.
 	every func() time.Duration
 	turn  chan struct{} // one-slot semaphore: whoever holds it owns last
 	last  time.Time
 }
 
-func newSpacer(interval time.Duration) *spacer {
-	return &spacer{interval: interval, turn: make(chan struct{}, 1)}
-}
-
-// newVariableSpacer returns a spacer whose interval is every().
-func newVariableSpacer(every func() time.Duration) *spacer {
+// newSpacer returns a spacer whose interval is every().
+func newSpacer(every func() time.Duration) *spacer {
 	return &spacer{every: every, turn: make(chan struct{}, 1)}
 }
 
-// period is the interval in force.
-func (s *spacer) period() time.Duration {
-	if s.every != nil {
-		return s.every()
-	}
-	return s.interval
-}
-
-// wait returns when the caller may go, after also sleeping out hold (a
-// penalty) and, if grant is not nil, obtaining grant (a shared budget's
-// permission) while still holding the turn. It fails when ctx ends or
-// grant fails.
+// wait returns when the caller may go, after also sleeping out hold (the
+// pause a 429 asked for) and obtaining grant (the state's permission,
+// which a shared state may make it wait for) while still holding the turn.
+// It fails when ctx ends or grant fails.
 func (s *spacer) wait(ctx context.Context, hold func() time.Duration, grant func(context.Context) error) error {
 	select {
 	case s.turn <- struct{}{}:
@@ -52,7 +39,7 @@ func (s *spacer) wait(ctx context.Context, hold func() time.Duration, grant func
 	}
 	defer func() { <-s.turn }()
 	for {
-		d := max(time.Until(s.last.Add(s.period())), hold())
+		d := max(time.Until(s.last.Add(s.every())), hold())
 		if d <= 0 {
 			break
 		}
@@ -60,11 +47,24 @@ func (s *spacer) wait(ctx context.Context, hold func() time.Duration, grant func
 			return err
 		}
 	}
-	if grant != nil {
-		if err := grant(ctx); err != nil {
-			return err
-		}
+	if err := grant(ctx); err != nil {
+		return err
 	}
 	s.last = time.Now()
 	return nil
+}
+
+// sleep waits for d or until ctx is done, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

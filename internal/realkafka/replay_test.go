@@ -23,7 +23,7 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 	)
 	e := newEnv(t, parts, sim.Options{BulkUpdatePerSecond: -1})
 	h := testenv.History(users, 3, 31)
-	e.kafka.Produce(e.topic, h.Msgs...)
+	e.Kafka.Produce(e.Topic, h.Msgs...)
 	cfg := e.writeConfig("replay.yaml", syncConfig{bulkPerSecond: 50, maxUsers: 40})
 
 	live := e.startProc("run", "-c", cfg)
@@ -31,7 +31,7 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 	if code := live.Stop(t, stopWithin); code != 0 {
 		t.Fatalf("attrsync run exited %d", code)
 	}
-	committed := e.kafka.Committed(e.group(), e.topic, parts)
+	committed := e.Kafka.Committed(e.Group(), e.Topic, parts)
 
 	// Broker timestamps are milliseconds; step past the history's last one.
 	time.Sleep(50 * time.Millisecond)
@@ -47,7 +47,7 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 		changed[strings.ToLower(userEmail(u))] = row
 	}
 	for u, row := range more {
-		e.kafka.Produce(e.topic, testenv.Upsert(u, row))
+		e.Kafka.Produce(e.Topic, testenv.Upsert(u, row))
 	}
 
 	replay := func(args ...string) string {
@@ -60,9 +60,9 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 		return out
 	}
 
-	before := len(bulkRequests(e.sim))
+	before := len(testenv.BulkRequests(e.Sim))
 	out := replay("--from", "earliest", "--dry-run")
-	if n := len(bulkRequests(e.sim)) - before; n != 0 {
+	if n := len(testenv.BulkRequests(e.Sim)) - before; n != 0 {
 		t.Errorf("replay --dry-run sent %d requests", n)
 	}
 	if !strings.Contains(out, "dry run: nothing was written") {
@@ -77,30 +77,30 @@ func TestReplayCommandLeavesTheGroupAlone(t *testing.T) {
 	}
 	final := maps.Clone(h.Last)
 	maps.Copy(final, changed)
-	testenv.CheckProfiles(t, e.sim, final)
+	testenv.CheckProfiles(t, e.Sim, final)
 
-	before = len(bulkRequests(e.sim))
+	before = len(testenv.BulkRequests(e.Sim))
 	out = replay("--from", "earliest")
-	if n := len(bulkRequests(e.sim)) - before; n != 0 || testenv.ReplaySummaryCount(t, out, "requests") != 0 {
+	if n := len(testenv.BulkRequests(e.Sim)) - before; n != 0 || testenv.ReplaySummaryCount(t, out, "requests") != 0 {
 		t.Errorf("an identical second replay sent %d requests:\n%s", n, out)
 	}
 
 	// --force from a time re-sends the users with messages since then.
-	before = len(bulkRequests(e.sim))
+	before = len(testenv.BulkRequests(e.Sim))
 	out = replay("--from", since.Format(time.RFC3339Nano), "--force")
 	if got := testenv.ReplaySummaryCount(t, out, "messages"); got != len(changed) {
 		t.Errorf("replay --from %s read %d messages, want %d:\n%s", since.Format(time.RFC3339Nano), got, len(changed), out)
 	}
 	sent := 0
-	for _, r := range bulkRequests(e.sim)[before:] {
+	for _, r := range testenv.BulkRequests(e.Sim)[before:] {
 		sent += r.Users
 	}
 	if sent != len(changed) {
 		t.Errorf("replay --force --from re-sent %d users, want %d", sent, len(changed))
 	}
-	testenv.CheckProfiles(t, e.sim, final)
+	testenv.CheckProfiles(t, e.Sim, final)
 
-	if got := e.kafka.Committed(e.group(), e.topic, parts); !maps.Equal(got, committed) {
+	if got := e.Kafka.Committed(e.Group(), e.Topic, parts); !maps.Equal(got, committed) {
 		t.Errorf("replays moved the group's committed offsets from %v to %v", committed, got)
 	}
 }

@@ -26,8 +26,8 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	a, b := e.startProc("run", "-c", cfg), e.startProc("run", "-c", cfg)
 
 	half := versions / 2 * users
-	e.kafka.Produce(e.topic, h.Msgs[:half]...)
-	testenv.WaitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(bulkRequests(e.sim)) >= 5 })
+	e.Kafka.Produce(e.Topic, h.Msgs[:half]...)
+	testenv.WaitFor(t, 60*time.Second, "requests from attrsync", func() bool { return len(testenv.BulkRequests(e.Sim)) >= 5 })
 	if e.caughtUp(parts) {
 		t.Fatal("the first half was finished before the restart; the test needs a longer stream")
 	}
@@ -35,7 +35,7 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	if out, err := restart.CombinedOutput(); err != nil {
 		t.Fatalf("%s restart: %v\n%s", control, err, out)
 	}
-	e.kafka.Produce(e.topic, h.Msgs[half:]...)
+	e.Kafka.Produce(e.Topic, h.Msgs[half:]...)
 
 	testenv.WaitFor(t, 120*time.Second, "the group to commit every end offset after the restart", func() bool { return e.caughtUp(parts) })
 	for _, p := range []*testenv.Proc{a, b} {
@@ -43,8 +43,8 @@ func TestBrokerRestartMidStream(t *testing.T) {
 			t.Errorf("attrsync exited %d after SIGTERM, want 0", code)
 		}
 	}
-	testenv.CheckProfiles(t, e.sim, h.Last)
-	if n := e.sim.Stats().TooManyRequests; n != 0 {
+	testenv.CheckProfiles(t, e.Sim, h.Last)
+	if n := e.Sim.Stats().TooManyRequests; n != 0 {
 		t.Errorf("Iterable answered 429 %d times", n)
 	}
 }

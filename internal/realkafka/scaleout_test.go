@@ -32,7 +32,7 @@ func TestScaleOutWithRebalances(t *testing.T) {
 	// seconds apart, so the group changes while messages keep arriving.
 	// Each user's events stay in order on its partition.
 	for v := range versions {
-		e.kafka.Produce(e.topic, h.Msgs[v*users:(v+1)*users]...)
+		e.Kafka.Produce(e.Topic, h.Msgs[v*users:(v+1)*users]...)
 		switch v {
 		case 2:
 			procs = append(procs, e.startProc("run", "-c", cfg))
@@ -48,15 +48,15 @@ func TestScaleOutWithRebalances(t *testing.T) {
 			t.Errorf("attrsync exited %d after SIGTERM, want 0", code)
 		}
 	}
-	testenv.CheckProfiles(t, e.sim, h.Last)
+	testenv.CheckProfiles(t, e.Sim, h.Last)
 	if lag := e.lag(parts); lag != 0 {
 		t.Errorf("group lag %d after the run, want 0", lag)
 	}
-	st := e.sim.Stats()
+	st := e.Sim.Stats()
 	if st.TooManyRequests != 0 {
 		t.Errorf("Iterable answered 429 %d times: four processes together exceeded the global rate of %d/s", st.TooManyRequests, rate)
 	}
-	if len(bulkRequests(e.sim)) == 0 {
+	if len(testenv.BulkRequests(e.Sim)) == 0 {
 		t.Error("no bulkUpdate request was made")
 	}
 }

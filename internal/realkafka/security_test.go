@@ -30,7 +30,7 @@ func TestSCRAMOverTLS(t *testing.T) {
 	cfg := secured(t, broker(t, "ATTRSYNC_KAFKA_SASL_PASSWORD"))
 	e := newEnv(t, parts, sim.Options{BulkUpdatePerSecond: -1})
 	h := testenv.History(60, 3, 41)
-	e.kafka.Produce(e.topic, h.Msgs...)
+	e.Kafka.Produce(e.Topic, h.Msgs...)
 	path := e.writeConfig("tls.yaml", cfg)
 
 	p := e.startProc("run", "-c", path)
@@ -38,7 +38,7 @@ func TestSCRAMOverTLS(t *testing.T) {
 	if code := p.Stop(t, stopWithin); code != 0 {
 		t.Errorf("attrsync exited %d after SIGTERM, want 0", code)
 	}
-	testenv.CheckProfiles(t, e.sim, h.Last)
+	testenv.CheckProfiles(t, e.Sim, h.Last)
 }
 
 // TestWrongPasswordFailsFast starts run and replay with a wrong SCRAM

@@ -16,6 +16,8 @@ type backend interface {
 	// layout returns the attribute list stored for a layout id (nil when
 	// there is none).
 	layout(ctx context.Context, id uint32) ([]byte, error)
+	// put stores vals[i] under keys[i] whatever is there (nil deletes).
+	put(ctx context.Context, keys []userKey, vals [][]byte) error
 }
 
 // swapped is the outcome of one compare-and-set.

@@ -13,8 +13,17 @@ import (
 // listpack. The number is part of the stored layout and must not change.
 const bucketBits = 12
 
-// userKey addresses one user's record: a bucket hash and a field in it.
+// The spaces of keys: each is its own set of bucket hashes,
+// <prefix>:<sync>:<space>:<bucket>.
+const (
+	spaceRecords   = 's' // per-user records
+	spaceExistence = 'e' // the existence set (exists.go)
+	spaceRows      = 'k' // the row index (rows.go)
+)
+
+// userKey addresses one entry: a bucket hash of a space and a field in it.
 type userKey struct {
+	space  byte
 	bucket uint32
 	field  [8]byte
 }
@@ -23,7 +32,7 @@ type userKey struct {
 // independent 32-bit FNV-1a, so two users share a record only if both
 // hashes collide (about 2^-78 per pair).
 func keyOf(id change.Identifier) userKey {
-	var k userKey
+	k := userKey{space: spaceRecords}
 	d := xxhash.New()
 	_, _ = d.Write([]byte{byte(id.Kind)})
 	_, _ = d.WriteString(id.Value)
@@ -34,6 +43,12 @@ func keyOf(id change.Identifier) userKey {
 		h = (h ^ uint32(id.Value[i])) * 16777619
 	}
 	k.bucket = h >> (32 - bucketBits)
+	return k
+}
+
+// in is the key of the same user in another space.
+func (k userKey) in(space byte) userKey {
+	k.space = space
 	return k
 }
 

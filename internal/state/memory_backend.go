@@ -45,6 +45,19 @@ func (m *memoryBackend) swap(_ context.Context, keys []userKey, olds, news [][]b
 	return out, nil
 }
 
+func (m *memoryBackend) put(_ context.Context, keys []userKey, vals [][]byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, k := range keys {
+		if vals[i] == nil {
+			delete(m.records, k)
+		} else {
+			m.records[k] = vals[i]
+		}
+	}
+	return nil
+}
+
 func (m *memoryBackend) layout(_ context.Context, id uint32) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

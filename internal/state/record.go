@@ -21,6 +21,19 @@ const (
 	recordVersionIntentOnlyV1 = 3
 	recordVersionIntent       = 4
 	recordVersionIntentOnly   = 5
+	// recordVersionFlags is followed by a byte of flags (below) instead of
+	// the version telling them. Only records that need a flag the older
+	// versions cannot tell (a gone user) are written this way, so every
+	// other record keeps its size and format.
+	recordVersionFlags = 6
+)
+
+// The flags of a recordVersionFlags record.
+const (
+	flagIntent   = 1 << 0
+	flagNotFound = 1 << 1 // an intent-only record
+	flagGone     = 1 << 2
+	flagDeleted  = 1 << 3
 )
 
 // epoch (2025-01-01T00:00:00Z) is the zero of stored accepted-at times:
@@ -33,6 +46,15 @@ const epoch = 1735689600
 type Record struct {
 	// Found is false for a user the state has never seen.
 	Found bool
+	// Gone says Iterable no longer has the user as far as the state knows:
+	// this sync deleted it, or moved its profile to another email. The
+	// record keeps the position, so older messages stay stale, and no
+	// fingerprint; the user does not count as existing (see Exists).
+	Gone bool
+	// Deleted says the user is gone because this sync deleted it, at
+	// AcceptedAt. Iterable deletes asynchronously: a write to the user may
+	// vanish with it until Iterable no longer finds the user.
+	Deleted bool
 	// Partition and Offset locate the newest message the record reflects,
 	// in the topic identified by topic.
 	Partition  int
@@ -57,6 +79,36 @@ type intent struct {
 	offset    int64
 	owner     uint64    // the writing process's Store
 	at        time.Time // when it was written (renewed before each attempt)
+}
+
+// Exists reports whether the state knows Iterable has the user: it
+// accepted a write to it, and the user was not deleted or moved since.
+func (r Record) Exists() bool { return r.Found && !r.Gone }
+
+// Tombstone is the record of a user that is gone from Iterable at the
+// message at pos (now): deleted by this sync, or moved to another email.
+// It holds the position, so that older messages stay stale, and no
+// fingerprint, so that a user who comes back is sent whole. Save it over r.
+func Tombstone(r Record, pos change.Position, deleted bool, now time.Time) Record {
+	return Record{
+		Found: true, Gone: true, Deleted: deleted,
+		Partition: pos.Partition, Offset: pos.Offset, topic: topicHash(pos.Topic),
+		AcceptedAt: now.UTC().Truncate(time.Second),
+		raw:        r.raw,
+	}
+}
+
+// Moved is the record of a user whose profile Iterable just moved to it
+// from the user of from (users/updateEmail): it holds from's fingerprints
+// and position, since the profile holds what from's did. Save it over to.
+func Moved(from, to Record) Record {
+	from.intent, from.raw = intent{}, to.raw
+	if !from.Exists() {
+		// Iterable moved a profile the state knew nothing of: whatever it
+		// holds, the user's next change sends every attribute.
+		return Record{raw: to.raw}
+	}
+	return from
 }
 
 // Uncertain reports whether a request for the user may have been applied
@@ -132,12 +184,17 @@ func encode(layoutID uint32, r Record) []byte {
 	b := make([]byte, 0, 1+4+4+3*binary.MaxVarintLen64+(n+7)/8+8*n+intentSize)
 	version := byte(recordVersion)
 	switch {
+	case r.Gone:
+		version = recordVersionFlags
 	case r.intent.set && !r.Found:
 		version = recordVersionIntentOnly
 	case r.intent.set:
 		version = recordVersionIntent
 	}
 	b = append(b, version)
+	if version == recordVersionFlags {
+		b = append(b, flagsOf(r))
+	}
 	b = binary.BigEndian.AppendUint32(b, layoutID)
 	b = binary.BigEndian.AppendUint32(b, r.topic)
 	b = binary.AppendUvarint(b, uint64(r.Partition))
@@ -174,14 +231,43 @@ type decoded struct {
 	rest     []byte // bitmap and fingerprints, in the stored layout
 }
 
+// flagsOf is the flags byte of r.
+func flagsOf(r Record) byte {
+	var f byte
+	if r.intent.set {
+		f |= flagIntent
+	}
+	if !r.Found {
+		f |= flagNotFound
+	}
+	if r.Gone {
+		f |= flagGone
+	}
+	if r.Deleted {
+		f |= flagDeleted
+	}
+	return f
+}
+
 func decodeHeader(b []byte) (decoded, error) {
 	var d decoded
-	if len(b) < 9 || b[0] < recordVersion || b[0] > recordVersionIntentOnly {
+	if len(b) < 9 || b[0] < recordVersion || b[0] > recordVersionFlags {
 		return d, fmt.Errorf("%w: bad header", errCorrupt)
 	}
 	version := b[0]
 	hasIntent := version != recordVersion
 	intentOnly := version == recordVersionIntentOnly || version == recordVersionIntentOnlyV1
+	if version == recordVersionFlags {
+		flags := b[1]
+		b = b[1:]
+		if len(b) < 9 {
+			return d, fmt.Errorf("%w: bad header", errCorrupt)
+		}
+		hasIntent, intentOnly = flags&flagIntent != 0, flags&flagNotFound != 0
+		d.rec.Gone, d.rec.Deleted = flags&flagGone != 0, flags&flagDeleted != 0
+		// Intents of this version name their owner and time.
+		version = recordVersionIntent
+	}
 	d.layoutID = binary.BigEndian.Uint32(b[1:5])
 	d.rec.topic = binary.BigEndian.Uint32(b[5:9])
 	b = b[9:]

@@ -39,11 +39,11 @@ type redisBackend struct {
 	layoutJSON []byte
 }
 
-func (r *redisBackend) bucketKey(bucket uint32) string {
+func (r *redisBackend) bucketKey(k userKey) string {
 	b := make([]byte, 0, len(r.base)+8)
 	b = append(b, r.base...)
-	b = append(b, ":s:"...)
-	b = strconv.AppendUint(b, uint64(bucket), 10)
+	b = append(b, ':', k.space, ':')
+	b = strconv.AppendUint(b, uint64(k.bucket), 10)
 	return string(b)
 }
 
@@ -55,7 +55,7 @@ func (r *redisBackend) get(ctx context.Context, keys []userKey) ([][]byte, error
 	pipe := r.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
-		cmds[i] = pipe.HGet(ctx, r.bucketKey(k.bucket), string(k.field[:]))
+		cmds[i] = pipe.HGet(ctx, r.bucketKey(k), string(k.field[:]))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("state: load %d users: %w", len(keys), err)
@@ -88,7 +88,7 @@ func (r *redisBackend) swap(ctx context.Context, keys []userKey, olds, news [][]
 		pipe.SetNX(ctx, r.layoutKey, r.layoutJSON, 0)
 		cmds := make([]*redis.Cmd, len(todo))
 		for j, i := range todo {
-			bucket := []string{r.bucketKey(keys[i].bucket)}
+			bucket := []string{r.bucketKey(keys[i])}
 			args := []any{string(keys[i].field[:]), olds[i], news[i]}
 			if full {
 				cmds[j] = r.script.Eval(ctx, pipe, bucket, args...)
@@ -135,6 +135,21 @@ func swapOutcome(v any) (swapped, error) {
 		}
 	}
 	return swapped{}, fmt.Errorf("state: unexpected answer %T from the compare-and-set script", v)
+}
+
+func (r *redisBackend) put(ctx context.Context, keys []userKey, vals [][]byte) error {
+	pipe := r.rdb.Pipeline()
+	for i, k := range keys {
+		if vals[i] == nil {
+			pipe.HDel(ctx, r.bucketKey(k), string(k.field[:]))
+		} else {
+			pipe.HSet(ctx, r.bucketKey(k), string(k.field[:]), vals[i])
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("state: write %d entries: %w", len(keys), err)
+	}
+	return nil
 }
 
 func (r *redisBackend) layout(ctx context.Context, id uint32) ([]byte, error) {

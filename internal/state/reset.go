@@ -21,7 +21,12 @@ func (s *Store) Reset(ctx context.Context) (int, error) {
 	if mem, ok := s.be.(*memoryBackend); ok {
 		mem.mu.Lock()
 		defer mem.mu.Unlock()
-		n := len(mem.records)
+		n := 0
+		for k := range mem.records {
+			if k.space == spaceRecords {
+				n++
+			}
+		}
 		clear(mem.records)
 		clear(mem.layouts)
 		return n, nil

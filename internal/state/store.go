@@ -296,6 +296,10 @@ func (s *Store) Save(ctx context.Context, users []change.Identifier, recs []Reco
 	news := make([][]byte, len(users))
 	for i, u := range users {
 		keys[i], olds[i] = keyOf(u), recs[i].raw
+		if recs[i].fps == nil {
+			// A tombstone holds no fingerprint, in the current layout.
+			recs[i].fps = make([]uint64, len(s.attrs))
+		}
 		if recs[i].Found || recs[i].intent.set {
 			news[i] = encode(s.layoutID, recs[i])
 		}

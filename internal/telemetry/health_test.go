@@ -39,8 +39,8 @@ func TestReadyzFollowsIterableAuth(t *testing.T) {
 		}
 	}
 
-	r.sim.SetFaults(sim.Faults{RevokeKey: true})
-	r.kafka.Produce(topic, testenv.Upsert(1, row(1, "ann@example.com", "Ann", 1)))
+	r.Sim.SetFaults(sim.Faults{RevokeKey: true})
+	r.Kafka.Produce(topic, testenv.Upsert(1, row(1, "ann@example.com", "Ann", 1)))
 	body = r.waitReady(http.StatusServiceUnavailable)
 	if !strings.Contains(body, "iterable: not ready") || !strings.Contains(body, "API key") {
 		t.Errorf("/readyz body does not say Iterable refuses the key:\n%s", body)
@@ -52,10 +52,10 @@ func TestReadyzFollowsIterableAuth(t *testing.T) {
 		t.Errorf("%d messages dead-lettered for an auth failure", n)
 	}
 
-	r.sim.SetFaults(sim.Faults{})
+	r.Sim.SetFaults(sim.Faults{})
 	r.waitReady(http.StatusOK)
 	r.waitFinished(1)
-	if _, ok := r.sim.Profile("ann@example.com"); !ok {
+	if _, ok := r.Sim.Profile("ann@example.com"); !ok {
 		t.Error("the change held during the auth failure never reached Iterable")
 	}
 }
@@ -65,11 +65,11 @@ func TestReadyzReportsRedisDown(t *testing.T) {
 	r := newRig(t, 1, sim.Options{})
 	r.start(r.config())
 	r.waitReady(http.StatusOK)
-	r.redis.Stop()
+	r.Redis.Stop()
 	body := r.waitReady(http.StatusServiceUnavailable)
 	if !strings.Contains(body, "redis: not ready") {
 		t.Errorf("/readyz body does not blame Redis:\n%s", body)
 	}
-	r.redis.Start()
+	r.Redis.Start()
 	r.waitReady(http.StatusOK)
 }

@@ -21,13 +21,13 @@ func TestMetricsAgreeWithTheSimulator(t *testing.T) {
 	r := newRig(t, 3, sim.Options{})
 	h := testenv.History(80, 4, 7)
 	msgs := append(h.Msgs, testenv.Raw(9999, "{not json"))
-	r.kafka.Produce(topic, msgs...)
+	r.Kafka.Produce(topic, msgs...)
 	r.start(r.config())
 	r.waitFinished(int64(len(msgs)))
-	testenv.CheckProfiles(t, r.sim, h.Last)
+	testenv.CheckProfiles(t, r.Sim, h.Last)
 
 	m := r.scrape()
-	st := r.sim.Stats()
+	st := r.Sim.Stats()
 	bulkOK := float64(st.Requests[sim.EndpointBulkUpdate][200])
 	if bulkOK == 0 {
 		t.Fatal("the simulator saw no bulkUpdate")
@@ -38,8 +38,8 @@ func TestMetricsAgreeWithTheSimulator(t *testing.T) {
 	}{
 		{"messages consumed", m.sum("attrsync_messages_consumed_total", nil), float64(len(msgs))},
 		{"bulkUpdate requests answered 200", m.sum("attrsync_iterable_requests_total", map[string]string{"endpoint": "bulkUpdate", "status": "200"}), bulkOK},
-		{"all Iterable requests", m.sum("attrsync_iterable_requests_total", nil), float64(len(r.sim.Requests()))},
-		{"request duration observations", m.sum("attrsync_iterable_request_duration_seconds_count", nil), float64(len(r.sim.Requests()))},
+		{"all Iterable requests", m.sum("attrsync_iterable_requests_total", nil), float64(len(r.Sim.Requests()))},
+		{"request duration observations", m.sum("attrsync_iterable_request_duration_seconds_count", nil), float64(len(r.Sim.Requests()))},
 		{"users changed", m.sum("attrsync_users_changed_total", nil), float64(st.UsersCreated + st.UsersUpdated)},
 		{"profiles created (first change of each user)", float64(st.UsersCreated), float64(len(h.Last))},
 		{"batches cut", m.sum("attrsync_batch_users_count", nil), bulkOK},
@@ -54,7 +54,7 @@ func TestMetricsAgreeWithTheSimulator(t *testing.T) {
 		}
 	}
 	var bodyBytes int
-	for _, req := range r.sim.Requests() {
+	for _, req := range r.Sim.Requests() {
 		bodyBytes += req.BodyBytes
 	}
 	if got := m.sum("attrsync_batch_bytes_sum", nil); got != float64(bodyBytes) {
@@ -70,8 +70,8 @@ func TestMetricsAgreeWithTheSimulator(t *testing.T) {
 			}
 		}
 	}
-	if lags != r.parts {
-		t.Errorf("%d partitions report a lag, want %d", lags, r.parts)
+	if lags != r.Parts {
+		t.Errorf("%d partitions report a lag, want %d", lags, r.Parts)
 	}
 
 	t.Run("dashboard and alerts use exported metrics", func(t *testing.T) {

@@ -45,11 +45,11 @@ func TestTracesLinkToProducersAndNothingLeaks(t *testing.T) {
 	emails := []string{"Known.Person@Example.com", "second.person@example.com", "never.seen@example.com", "bad email@@example.com"}
 	r := newRig(t, 1, sim.Options{})
 	for _, e := range emails[:2] {
-		if err := r.sim.SeedUser(e, "", map[string]any{"firstName": "seeded"}); err != nil {
+		if err := r.Sim.SeedUser(e, "", map[string]any{"firstName": "seeded"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r.kafka.Produce(topic,
+	r.Kafka.Produce(topic,
 		withHeader(testenv.Upsert(1, row(1, emails[0], "Ann", 1)), traceparent(traceA, "00f067aa0ba902b7")),
 		withHeader(testenv.Upsert(2, row(2, emails[1], "Bob", 1)), traceparent(traceB, "b7ad6b7169203331")),
 		testenv.Upsert(3, row(3, emails[2], "Cid", 1)),
@@ -59,8 +59,8 @@ func TestTracesLinkToProducersAndNothingLeaks(t *testing.T) {
 	r.waitFinished(4)
 	// The state now knows user 1 exists, so its next change is sent without
 	// a lookup; Iterable has forgotten it meanwhile and refuses it.
-	r.sim.Forget(strings.ToLower(emails[0]))
-	r.kafka.Produce(topic, withHeader(testenv.Upsert(1, row(1, emails[0], "Ann2", 2)), traceparent(traceA, "53995c3f42cd8ad8")))
+	r.Sim.Forget(strings.ToLower(emails[0]))
+	r.Kafka.Produce(topic, withHeader(testenv.Upsert(1, row(1, emails[0], "Ann2", 2)), traceparent(traceA, "53995c3f42cd8ad8")))
 	r.waitFinished(5)
 	if st := r.sys.Stats(); st.UsersChanged != 2 || st.UsersAbsent != 1 || st.DeadLettered != 2 {
 		t.Fatalf("changed %d, absent %d, dead-lettered %d users/messages; want 2, 1, 2",
@@ -118,7 +118,7 @@ func TestTracesLinkToProducersAndNothingLeaks(t *testing.T) {
 	}
 
 	var rejected int
-	for _, rec := range r.kafka.ReadAll(dlqTopic, 1) {
+	for _, rec := range r.Kafka.ReadAll(dlqTopic, 1) {
 		for _, h := range rec.Headers {
 			leaks("dead-letter header "+h.Key, []byte(h.Key+"="+string(h.Value)))
 		}
@@ -167,10 +167,10 @@ func TestNoAttributeValuesAtInfo(t *testing.T) {
 		refused = "Zelda-Quixote-7781"
 	)
 	r := newRig(t, 1, sim.Options{})
-	r.sim.SetFaults(sim.Faults{RefuseValue: refused})
+	r.Sim.SetFaults(sim.Faults{RefuseValue: refused})
 	badVersion := row(1, "ann@example.com", "Ann", 1)
 	badVersion["version"] = phone // version is mapped with type: number
-	r.kafka.Produce(topic,
+	r.Kafka.Produce(topic,
 		testenv.Upsert(1, badVersion),
 		testenv.Upsert(2, row(2, "bob@example.com", refused, 1)),
 	)
@@ -202,7 +202,7 @@ func TestNoAttributeValuesAtInfo(t *testing.T) {
 	}
 
 	var convert bool
-	for _, rec := range r.kafka.ReadAll(dlqTopic, 1) {
+	for _, rec := range r.Kafka.ReadAll(dlqTopic, 1) {
 		if f, _ := dlq.Failure(rec); f.Class == change.ClassConvert {
 			convert = true
 			if !strings.Contains(f.Reason, phone) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/app"
+	"github.com/attrsync/attrsync/internal/testenv/testapp"
 
 	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/sim"
@@ -31,22 +32,17 @@ const (
 )
 
 // rig is one sync with telemetry, against kfake, a redis-server and the
-// simulator, optionally exporting OTLP to a recording collector.
+// simulator (testenv.Stack), optionally exporting OTLP to a recording
+// collector.
 type rig struct {
-	t     *testing.T
-	kafka *testenv.Kafka
-	redis *testenv.Redis
-	sim   *sim.Server
-	iter  *httptest.Server
-	otlp  *collector
-	parts int
-	logs  *syncBuffer
+	*testenv.Stack
+	t    *testing.T
+	otlp *collector
+	logs *syncBuffer
 
-	tel  *telemetry.Telemetry
-	sys  *app.App
-	srv  *telemetry.Server
-	stop context.CancelFunc
-	done chan error
+	tel *telemetry.Telemetry
+	sys *testapp.Sync
+	srv *telemetry.Server
 }
 
 func newRig(t *testing.T, parts int, opts sim.Options) *rig {
@@ -55,49 +51,22 @@ func newRig(t *testing.T, parts int, opts sim.Options) *rig {
 	if opts.BulkUpdatePerSecond == 0 {
 		opts.BulkUpdatePerSecond = 50
 	}
-	s := sim.New(opts)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return &rig{
-		t: t, kafka: testenv.StartKafka(t, parts, topic), redis: testenv.StartRedis(t),
-		sim: s, iter: srv, parts: parts, logs: &syncBuffer{}, otlp: newCollector(t),
-	}
+	s := testenv.NewStack(t, parts, opts)
+	s.Name = "otel"
+	return &rig{Stack: s, t: t, logs: &syncBuffer{}, otlp: newCollector(t)}
 }
 
 // config is a sync of the users topic onto firstName, planTier, version
-// and signedUpAt; extra lines indented by two spaces go under iterable,
-// the others at top level.
+// and signedUpAt, exporting OTLP to the rig's collector; extra lines
+// indented by two spaces go under iterable, the others at top level.
 func (r *rig) config(extra ...string) *config.Config {
 	r.t.Helper()
-	var iterExtra, topExtra []string
-	for _, x := range extra {
-		if strings.HasPrefix(x, "  ") {
-			iterExtra = append(iterExtra, x)
-		} else {
-			topExtra = append(topExtra, x)
-		}
-	}
-	yaml := fmt.Sprintf(`
-sync: {name: otel}
-kafka: {brokers: [%q], topics: [%q], group_id: g, session_timeout: 6s, heartbeat_interval: 1s}
-redis: {url: %q}
-iterable:
-  base_url: %q
-  api_key: ${KEY}
-`+testenv.StreamMapping+`%s
-batch: {max_users: 50, max_wait: 20ms}
-rate_limit: {bulk_update_per_second: 40, lookup_per_second: 100, scope: local}
-retry: {initial_interval: 20ms, max_interval: 300ms}
-dlq: {topic: %q}
-telemetry: {otlp_endpoint: %q}
-%s
-`, r.kafka.Brokers[0], topic, r.redis.URL, r.iter.URL, strings.Join(iterExtra, "\n"), dlqTopic, r.otlp.srv.URL, strings.Join(topExtra, "\n"))
-	cfg, err := config.Parse([]byte(yaml), func(k string) (string, bool) {
-		if k == "KEY" {
-			return apiKey, true
-		}
-		return "", false
-	})
+	c := r.Sync()
+	c.Group, c.DLQTopic = "g", dlqTopic
+	c.RetryMax = 300 * time.Millisecond
+	c.Telemetry = fmt.Sprintf("{otlp_endpoint: %q}", r.otlp.srv.URL)
+	c.Add(extra...)
+	cfg, err := config.Parse([]byte(c.YAML()), testenv.Env(apiKey))
 	if err != nil {
 		r.t.Fatalf("config: %v", err)
 	}
@@ -109,17 +78,11 @@ telemetry: {otlp_endpoint: %q}
 func (r *rig) start(cfg *config.Config) {
 	r.t.Helper()
 	log := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ctx, cancel := context.WithCancel(context.Background())
-	tel, err := telemetry.New(ctx, telemetry.Config{Sync: cfg.Sync.Name, Version: "test", OTLPEndpoint: cfg.Telemetry.OTLPEndpoint, Log: log})
+	tel, err := telemetry.New(context.Background(), telemetry.Config{Sync: cfg.Sync.Name, Version: "test", OTLPEndpoint: cfg.Telemetry.OTLPEndpoint, Log: log})
 	if err != nil {
-		cancel()
 		r.t.Fatalf("telemetry: %v", err)
 	}
-	sys, err := app.Build(ctx, cfg, log, app.Options{Observer: tel, HTTPClient: tel.HTTPClient()})
-	if err != nil {
-		cancel()
-		r.t.Fatalf("build: %v", err)
-	}
+	sys := testapp.Start(r.t, cfg, log, app.Options{Observer: tel, HTTPClient: tel.HTTPClient()})
 	if err := tel.ObserveStats(sys.Stats); err != nil {
 		r.t.Fatal(err)
 	}
@@ -127,46 +90,29 @@ func (r *rig) start(cfg *config.Config) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.tel, r.sys, r.srv, r.stop, r.done = tel, sys, srv, cancel, make(chan error, 1)
-	go func() { r.done <- sys.Run(ctx) }()
+	r.tel, r.sys, r.srv = tel, sys, srv
 	r.t.Cleanup(r.close)
 }
 
 // close stops the sync, then flushes telemetry (the last OTLP export).
 func (r *rig) close() {
-	if r.stop == nil {
+	if r.sys == nil {
 		return
 	}
-	r.stop()
-	r.stop = nil
-	select {
-	case err := <-r.done:
-		if err != nil {
-			r.t.Errorf("consume: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		r.t.Error("pipeline did not stop within 30s")
-	}
+	r.sys.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := r.tel.Shutdown(ctx); err != nil {
 		r.t.Errorf("telemetry shutdown: %v", err)
 	}
 	r.srv.Close()
-	r.sys.Close()
+	r.sys = nil
 }
 
 // waitFinished waits until the pipeline has finished n messages.
 func (r *rig) waitFinished(n int64) {
 	r.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for r.sys.Stats().Finished() < n {
-		if time.Now().After(deadline) {
-			st := r.sys.Stats()
-			r.t.Fatalf("finished %d of %d messages (consumed %d)", st.Finished(), n, st.Consumed)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	r.sys.WaitFinished(n)
 }
 
 // get fetches a telemetry endpoint and returns its status and body.

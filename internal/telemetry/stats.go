@@ -31,6 +31,8 @@ func (t *Telemetry) ObserveStats(snapshot func() pipeline.Snapshot) error {
 		{"attrsync.users.unchanged", "{user}", "Users whose changes changed no mapped attribute: nothing sent.", func(s pipeline.Snapshot) int64 { return s.UsersUnchanged }},
 		{"attrsync.users.absent", "{user}", "Users update mode did not touch because Iterable does not have them.", func(s pipeline.Snapshot) int64 { return s.UsersAbsent }},
 		{"attrsync.users.rejected", "{user}", "Users Iterable refused; their messages were dead-lettered.", func(s pipeline.Snapshot) int64 { return s.UsersRejected }},
+		{"attrsync.users.moved", "{user}", "Profiles moved to a new email (users/updateEmail) when a row's email changed.", func(s pipeline.Snapshot) int64 { return s.EmailsMoved }},
+		{"attrsync.users.deleted", "{user}", "Users deleted in Iterable (source.on_delete: delete).", func(s pipeline.Snapshot) int64 { return s.UsersDeleted }},
 		{"attrsync.attributes.sent", "{attribute}", "Attributes sent to Iterable and accepted.", func(s pipeline.Snapshot) int64 { return s.AttrsSent }},
 		{"attrsync.attributes.filtered_out", "{attribute}", "Fields Iterable answered 200 to but did not store (filteredOutFields: the field does not exist and create_new_fields is off).", func(s pipeline.Snapshot) int64 { return s.FieldsFilteredOut }},
 		{"attrsync.iterable.retries", "{retry}", "Iterable requests retried after a transient failure.", func(s pipeline.Snapshot) int64 { return s.Retries }},

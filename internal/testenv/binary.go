@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,4 +145,30 @@ func (p *Proc) Output(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// ReadyzURL is the /readyz address of a running attrsync, read from the
+// "attrsync running" line of its JSON log.
+func (p *Proc) ReadyzURL(t testing.TB) string {
+	t.Helper()
+	re := regexp.MustCompile(`"telemetry":"([^"]+)"`)
+	var addr string
+	WaitFor(t, 30*time.Second, "the telemetry address in the log", func() bool {
+		m := re.FindStringSubmatch(p.Output(t))
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	})
+	return "http://" + addr + "/readyz"
+}
+
+// Ready reports whether a readiness probe at url answers 200.
+func Ready(url string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

@@ -1,10 +1,10 @@
 package testenv
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/attrsync/attrsync/internal/cdc/cdctest"
 	"github.com/attrsync/attrsync/internal/change"
 )
 
@@ -12,13 +12,11 @@ import (
 type Row map[string]any
 
 // Upsert is a Debezium update event (op "u") carrying row as "after",
-// keyed by id, in the bare envelope form (no schema wrapper).
+// keyed by id, in the bare envelope form (no schema wrapper), written by
+// cdctest like every test, demo and bench stream.
 func Upsert(id int, row Row) change.Message {
 	ts := time.Now().UnixMilli()
-	v, err := json.Marshal(map[string]any{
-		"before": nil, "after": row, "op": "u", "ts_ms": ts,
-		"source": map[string]any{"connector": "postgresql", "db": "app", "table": "users", "ts_ms": ts},
-	})
+	v, err := cdctest.BareEnvelope(cdctest.Event{Op: "u", After: cdctest.Row(row), TsMs: ts, SourceTsMs: ts})
 	if err != nil {
 		panic(err) // rows are built by tests from plain values
 	}

@@ -223,3 +223,22 @@ func (k *Kafka) retry(ctx context.Context, what string, query func() error) {
 		}
 	}
 }
+
+// GroupMembers returns how many members the consumer group has now.
+func (k *Kafka) GroupMembers(group string) int {
+	k.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafkago.Client{Addr: kafkago.TCP(k.Brokers...)}
+	var res *kafkago.DescribeGroupsResponse
+	k.retry(ctx, "describe group "+group, func() (err error) {
+		res, err = client.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{group}})
+		return err
+	})
+	for _, g := range res.Groups {
+		if g.GroupID == group {
+			return len(g.Members)
+		}
+	}
+	return 0
+}
