@@ -180,7 +180,7 @@ func NewDecoder(cfg *config.Config, mapper *mapping.Mapper) (*cdc.Decoder, error
 
 // NewMapper builds the sync's mapping from rows to user changes.
 func NewMapper(cfg *config.Config) (*mapping.Mapper, error) {
-	return mapping.New(cfg.Iterable, cfg.Source.OnDelete, mapping.Unavailable(cfg.Source.UnavailableValue))
+	return mapping.New(cfg.Mapping())
 }
 
 // PipelineConfig is the pipeline's part of a sync's configuration.
@@ -202,13 +202,13 @@ func PipelineConfig(cfg *config.Config, force bool) pipeline.Config {
 		IntentLease:     iterable.DefaultTimeout + 5*time.Second,
 		Force:           force,
 		MoveEmails:      movesEmails(cfg),
-		TrackRows:       movesEmails(cfg) || cfg.Source.OnDelete == config.OnDeleteDelete,
+		TrackRows:       movesEmails(cfg) || cfg.Source.OnDelete == mapping.OnDeleteDelete,
 	}
 }
 
 // movesEmails says whether a row whose email changed moves its profile.
 func movesEmails(cfg *config.Config) bool {
-	return cfg.Iterable.Identifier.As == "email" && cfg.Iterable.OnEmailChange != config.EmailChangeNewProfile
+	return cfg.Iterable.Identifier.As == mapping.AsEmail && cfg.Iterable.OnEmailChange != config.EmailChangeNewProfile
 }
 
 // maxInFlight bounds concurrent bulkUpdate requests per process: with

@@ -17,7 +17,7 @@ import (
 // cached after the first message). The decoders build only the mapped
 // fields, as the pipeline wires them. It reports events/s.
 func BenchmarkDecodeAndMapFormats(b *testing.B) {
-	mapper, err := mapping.New(usersMapping, "ignore")
+	mapper, err := mapping.New(usersMapping)
 	if err != nil {
 		b.Fatal(err)
 	}

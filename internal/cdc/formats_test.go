@@ -9,15 +9,15 @@ import (
 	"github.com/attrsync/attrsync/internal/cdc"
 	"github.com/attrsync/attrsync/internal/cdc/cdctest"
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/mapping"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
 
 // usersMapping reads every kind of column of cdctest.Users.
-var usersMapping = config.Iterable{
-	Identifier: config.Identifier{Source: "email", As: "email"},
-	Attributes: []config.Attribute{
+var usersMapping = mapping.Config{
+	Identifier:       mapping.Identifier{Source: "email", As: "email"},
+	UnavailableValue: mapping.DefaultUnavailableValue,
+	Attributes: []mapping.Attribute{
 		{From: "first_name", To: "firstName"},
 		{From: "phone", To: "phoneNumber", Nulls: "skip"},
 		{From: "signup_at", To: "signedUpAt", Type: "date"},
@@ -57,7 +57,9 @@ func formats(t *testing.T, reg *srfake.Registry, opts ...cdc.Option) ([]cdctest.
 // event decodes to the same row and maps to the same user change, with the
 // decoder building all fields and only the mapped ones.
 func TestFormatsDecodeAlike(t *testing.T) {
-	mapper, err := mapping.New(usersMapping, "unset")
+	cfg := usersMapping
+	cfg.OnDelete = mapping.OnDeleteUnset
+	mapper, err := mapping.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,15 +286,15 @@ func TestDebeziumTypeNames(t *testing.T) {
 	reg := srfake.New()
 	defer reg.Close()
 	writers, decoders := formats(t, reg)
-	mapper, err := mapping.New(config.Iterable{
-		Identifier: config.Identifier{Source: "email", As: "email"},
-		Attributes: []config.Attribute{
+	mapper, err := mapping.New(mapping.Config{
+		Identifier: mapping.Identifier{Source: "email", As: "email"},
+		Attributes: []mapping.Attribute{
 			{From: "signup_at", To: "signedUpAt", Type: "date"},
 			{From: "birth_date", To: "birthDate", Type: "date"},
 			{From: "seen_at", To: "seenAt", Type: "date"},
 			{From: "plan.tier", To: "planTier"},
 		},
-	}, "ignore")
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/attrsync/attrsync/internal/mapping"
 	"io"
 	"strings"
 	"sync"
@@ -47,7 +48,7 @@ func primeCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	kind := change.Email
-	if cfg.Iterable.Identifier.As == "userId" {
+	if cfg.Iterable.Identifier.As == mapping.AsUserID {
 		kind = change.UserID
 	}
 	rdb, err := app.OpenRedis(cfg.Redis)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/mapping"
 	"github.com/attrsync/attrsync/internal/ratelimit"
 )
 
@@ -32,9 +33,9 @@ type Sync struct {
 
 // Source says how message values are shaped.
 type Source struct {
-	Format         string         `yaml:"format"` // debezium | flat | json | avro | protobuf
-	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
-	OnDelete       string         `yaml:"on_delete"` // ignore | unset | delete
+	Format         string           `yaml:"format"` // debezium | flat | json | avro | protobuf
+	SchemaRegistry SchemaRegistry   `yaml:"schema_registry"`
+	OnDelete       mapping.OnDelete `yaml:"on_delete"`
 	// UnavailableValue is the placeholder the source writes for a value it
 	// could not read (Debezium's unchanged TOASTed columns); such a value
 	// is "not present". "" turns the rule off.
@@ -52,36 +53,31 @@ type Redis struct {
 
 // Iterable is the destination. APIKey is a secret.
 type Iterable struct {
-	Region             string     `yaml:"region"` // us | eu
-	BaseURL            string     `yaml:"base_url"`
-	APIKey             string     `yaml:"api_key"`
-	Mode               string     `yaml:"mode"` // upsert | update
-	Identifier         Identifier `yaml:"identifier"`
-	PreferUserID       bool       `yaml:"prefer_user_id"`
-	MergeNestedObjects bool       `yaml:"merge_nested_objects"`
-	CreateNewFields    bool       `yaml:"create_new_fields"`
-	UpdateOnlyFlag     bool       `yaml:"update_only_flag"`
-	AllowTypeConflicts bool       `yaml:"allow_type_conflicts"` // start although getFields shows a mapped field of another type
+	Region             string             `yaml:"region"` // us | eu
+	BaseURL            string             `yaml:"base_url"`
+	APIKey             string             `yaml:"api_key"`
+	Mode               Mode               `yaml:"mode"`
+	Identifier         mapping.Identifier `yaml:"identifier"`
+	PreferUserID       bool               `yaml:"prefer_user_id"`
+	MergeNestedObjects bool               `yaml:"merge_nested_objects"`
+	CreateNewFields    bool               `yaml:"create_new_fields"`
+	UpdateOnlyFlag     bool               `yaml:"update_only_flag"`
+	AllowTypeConflicts bool               `yaml:"allow_type_conflicts"` // start although getFields shows a mapped field of another type
 	// OnEmailChange says what a row whose email changed does under
 	// identifier.as email: move the profile (users/updateEmail), or write
 	// to a new profile under the new email and leave the old one.
-	OnEmailChange string      `yaml:"on_email_change"` // move | new_profile
-	Attributes    []Attribute `yaml:"attributes"`
+	OnEmailChange EmailChange         `yaml:"on_email_change"`
+	Attributes    []mapping.Attribute `yaml:"attributes"`
 }
 
-// Identifier says which row field identifies the user and as what.
-type Identifier struct {
-	Source string `yaml:"source"` // field path in the row
-	As     string `yaml:"as"`     // email | userId
-}
-
-// Attribute maps one row field onto one Iterable user field.
-type Attribute struct {
-	From  string `yaml:"from"`
-	To    string `yaml:"to"`
-	Type  string `yaml:"type"`  // auto | string | number | boolean | date | object
-	Unit  string `yaml:"unit"`  // s | ms | us | ns | days (type date, numeric input)
-	Nulls string `yaml:"nulls"` // send | skip
+// Mapping is the part of the config the mapper compiles.
+func (c *Config) Mapping() mapping.Config {
+	return mapping.Config{
+		Identifier:       c.Iterable.Identifier,
+		Attributes:       c.Iterable.Attributes,
+		OnDelete:         c.Source.OnDelete,
+		UnavailableValue: c.Source.UnavailableValue,
+	}
 }
 
 // Batch bounds one bulkUpdate request and how long a change may wait, and
@@ -115,21 +111,21 @@ type Telemetry struct {
 	LogFormat    string `yaml:"log_format"`
 }
 
-// The values of source.on_delete.
-const (
-	OnDeleteIgnore = "ignore"
-	OnDeleteUnset  = "unset"
-	OnDeleteDelete = "delete"
-)
+// EmailChange says what a row whose email changed does under
+// identifier.as email.
+type EmailChange string
 
 // The values of iterable.on_email_change.
 const (
-	EmailChangeMove       = "move"
-	EmailChangeNewProfile = "new_profile"
+	EmailChangeMove       EmailChange = "move"
+	EmailChangeNewProfile EmailChange = "new_profile"
 )
+
+// Mode is the delivery mode: whether users absent from Iterable are created.
+type Mode string
 
 // The two delivery modes of iterable.mode.
 const (
-	ModeUpsert = "upsert"
-	ModeUpdate = "update"
+	ModeUpsert Mode = "upsert"
+	ModeUpdate Mode = "update"
 )

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/mapping"
 	"github.com/attrsync/attrsync/internal/ratelimit"
 )
 
@@ -14,11 +15,11 @@ const (
 	defSessionTimeout    = 10 * time.Second
 	defHeartbeatInterval = 3 * time.Second
 	defSourceFormat      = "debezium"
-	defOnDelete          = "ignore"
-	defUnavailableValue  = "__debezium_unavailable_value" // Debezium's unavailable.value.placeholder
+	defOnDelete          = mapping.OnDeleteIgnore
+	defUnavailableValue  = mapping.DefaultUnavailableValue
 	defRedisKeyPrefix    = "attrsync"
 	defRegion            = "us"
-	defIdentifierAs      = "email"
+	defIdentifierAs      = mapping.AsEmail
 	defMaxUsers          = 1000
 	defMaxBytes          = 4_000_000 // Iterable rejects request bodies over 4 MB
 	defMaxWait           = time.Second
@@ -33,9 +34,9 @@ const (
 	defTelemetryListen   = "127.0.0.1:9464"
 	defLogLevel          = "info"
 	defLogFormat         = "json"
-	defAttributeType     = "auto"
-	defAttributeNulls    = "send"
-	defAttributeDateUnit = "ms"
+	defAttributeType     = mapping.TypeAuto
+	defAttributeNulls    = mapping.NullsSend
+	defAttributeDateUnit = mapping.UnitMillis
 	defGroupIDPrefix     = "attrsync-"
 	defDLQTopicPrefix    = "attrsync."
 	defDLQTopicSuffix    = ".dlq"
@@ -57,7 +58,7 @@ func defaults() Config {
 		Iterable: Iterable{
 			Region:          defRegion,
 			Mode:            ModeUpsert,
-			Identifier:      Identifier{As: defIdentifierAs},
+			Identifier:      mapping.Identifier{As: defIdentifierAs},
 			CreateNewFields: true,
 			OnEmailChange:   EmailChangeMove,
 		},
@@ -98,7 +99,7 @@ func applyDerivedDefaults(c *Config) {
 		}
 		// The unit only means something for dates; leaving it empty elsewhere
 		// keeps "unit only with type date" visible to the validator.
-		if a.Unit == "" && a.Type == "date" {
+		if a.Unit == "" && a.Type == mapping.TypeDate {
 			a.Unit = defAttributeDateUnit
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/kafka"
+	"github.com/attrsync/attrsync/internal/mapping"
 	"github.com/attrsync/attrsync/internal/ratelimit"
 )
 
@@ -36,10 +37,10 @@ func TestLoadFullSpecExample(t *testing.T) {
 			Region:          "us",
 			APIKey:          fakeAPIKey,
 			Mode:            ModeUpsert,
-			Identifier:      Identifier{Source: "email", As: "email"},
+			Identifier:      mapping.Identifier{Source: "email", As: "email"},
 			CreateNewFields: true,
 			OnEmailChange:   EmailChangeMove,
-			Attributes: []Attribute{
+			Attributes: []mapping.Attribute{
 				{From: "first_name", To: "firstName", Type: "auto", Nulls: "send"},
 				{From: "plan.tier", To: "planTier", Type: "auto", Nulls: "send"},
 				{From: "signup_at", To: "signedUpAt", Type: "date", Unit: "us", Nulls: "send"},
@@ -76,7 +77,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 	want.Redis.URL = "redis://127.0.0.1:6379/0"
 	want.Iterable.APIKey = fakeAPIKey
 	want.Iterable.Identifier.Source = "email"
-	want.Iterable.Attributes = []Attribute{{From: "first_name", To: "firstName", Type: "auto", Nulls: "send"}}
+	want.Iterable.Attributes = []mapping.Attribute{{From: "first_name", To: "firstName", Type: "auto", Nulls: "send"}}
 	want.Kafka.GroupID = "attrsync-users-to-iterable"
 	want.DLQ.Topic = "attrsync.users-to-iterable.dlq"
 	if !reflect.DeepEqual(*got, want) {
@@ -93,13 +94,13 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 		{"kafka.session_timeout", got.Kafka.SessionTimeout, 10 * time.Second},
 		{"kafka.heartbeat_interval", got.Kafka.HeartbeatInterval, 3 * time.Second},
 		{"source.format", got.Source.Format, "debezium"},
-		{"source.on_delete", got.Source.OnDelete, "ignore"},
+		{"source.on_delete", got.Source.OnDelete, mapping.OnDeleteIgnore},
 		{"source.unavailable_value", got.Source.UnavailableValue, "__debezium_unavailable_value"},
 		{"redis.key_prefix", got.Redis.KeyPrefix, "attrsync"},
 		{"redis.cluster", got.Redis.Cluster, false},
 		{"iterable.region", got.Iterable.Region, "us"},
-		{"iterable.mode", got.Iterable.Mode, "upsert"},
-		{"iterable.identifier.as", got.Iterable.Identifier.As, "email"},
+		{"iterable.mode", got.Iterable.Mode, ModeUpsert},
+		{"iterable.identifier.as", got.Iterable.Identifier.As, mapping.AsEmail},
 		{"iterable.create_new_fields", got.Iterable.CreateNewFields, true},
 		{"iterable.update_only_flag", got.Iterable.UpdateOnlyFlag, false},
 		{"iterable.allow_type_conflicts", got.Iterable.AllowTypeConflicts, false},
@@ -117,8 +118,8 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 		{"telemetry.listen", got.Telemetry.Listen, "127.0.0.1:9464"},
 		{"telemetry.log_level", got.Telemetry.LogLevel, "info"},
 		{"telemetry.log_format", got.Telemetry.LogFormat, "json"},
-		{"attribute type", got.Iterable.Attributes[0].Type, "auto"},
-		{"attribute nulls", got.Iterable.Attributes[0].Nulls, "send"},
+		{"attribute type", got.Iterable.Attributes[0].Type, mapping.TypeAuto},
+		{"attribute nulls", got.Iterable.Attributes[0].Nulls, mapping.NullsSend},
 	}
 	for _, c := range checks {
 		if c.got != c.exp {

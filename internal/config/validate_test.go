@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/attrsync/attrsync/internal/mapping"
 	"os"
 	"path/filepath"
 	"strings"
@@ -233,7 +234,7 @@ func TestProblemString(t *testing.T) {
 // decide what deletes and email changes do, and their defaults.
 func TestOnDeleteAndEmailChangeValues(t *testing.T) {
 	c := mustParse(t, withOverrides(t, `source: {on_delete: delete}`), baseEnv())
-	if c.Source.OnDelete != OnDeleteDelete || c.Iterable.OnEmailChange != EmailChangeMove {
+	if c.Source.OnDelete != mapping.OnDeleteDelete || c.Iterable.OnEmailChange != EmailChangeMove {
 		t.Errorf("on_delete %q, on_email_change %q (default): want delete, move", c.Source.OnDelete, c.Iterable.OnEmailChange)
 	}
 	c = mustParse(t, withOverrides(t, `iterable: {on_email_change: new_profile}`), baseEnv())

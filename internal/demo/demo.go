@@ -32,7 +32,7 @@ type Options struct {
 	Users      int
 	Events     int // including the first event of every user
 	ChangeRate float64
-	Mode       string // upsert | update
+	Mode       config.Mode
 	Partitions int
 	Seed       uint64
 	// Format is how the stream is written: FormatJSON, FormatAvro or
@@ -294,7 +294,7 @@ func produce(ctx context.Context, brokers []string, gen *generator, writer cdcte
 // demoConfig is the demo's sync. signedUpAt has unit us for the Protobuf
 // converter, which drops Debezium's MicroTimestamp name; the JSON and Avro
 // converters keep it, and then the name decides and the unit is not used.
-func demoConfig(broker, redisURL, iterURL, mode, sourceYAML string) (*config.Config, error) {
+func demoConfig(broker, redisURL, iterURL string, mode config.Mode, sourceYAML string) (*config.Config, error) {
 	yaml := fmt.Sprintf(`
 sync: {name: demo}
 kafka: {brokers: [%q], topics: [%q]}

@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"github.com/attrsync/attrsync/internal/config"
 	"maps"
 	"reflect"
 	"slices"
@@ -13,8 +14,8 @@ import (
 )
 
 func TestDemoSyncsEveryUser(t *testing.T) {
-	for _, mode := range []string{"upsert", "update"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []config.Mode{config.ModeUpsert, config.ModeUpdate} {
+		t.Run(string(mode), func(t *testing.T) {
 			opts := Options{Users: 300, Events: 1500, ChangeRate: 0.5, Mode: mode, Partitions: 3, Seed: 3}
 			var out bytes.Buffer
 			sum, err := Run(context.Background(), opts, &out)

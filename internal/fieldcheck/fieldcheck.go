@@ -148,7 +148,7 @@ func Check(ctx context.Context, api FieldLister, cfg config.Iterable) (Report, e
 func Compare(cfg config.Iterable, fields map[string]string) Report {
 	r := Report{Attributes: len(cfg.Attributes), ProjectFields: len(fields)}
 	for _, a := range cfg.Attributes {
-		declared := a.Type
+		declared := string(a.Type)
 		if declared == "" {
 			declared = "auto"
 		}

@@ -9,13 +9,14 @@ import (
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/iterable"
+	"github.com/attrsync/attrsync/internal/mapping"
 	"github.com/attrsync/attrsync/internal/sim"
 )
 
-func attrs(pairs ...string) []config.Attribute {
-	var out []config.Attribute
+func attrs(pairs ...string) []mapping.Attribute {
+	var out []mapping.Attribute
 	for i := 0; i+1 < len(pairs); i += 2 {
-		out = append(out, config.Attribute{To: pairs[i], Type: pairs[i+1]})
+		out = append(out, mapping.Attribute{To: pairs[i], Type: mapping.Type(pairs[i+1])})
 	}
 	return out
 }
@@ -82,7 +83,7 @@ func TestCheckAgainstSimulator(t *testing.T) {
 	if err := s.SeedUser("a@example.com", "", map[string]any{"planTier": "pro", "age": 41, "signedUpAt": "2024-01-02 03:04:05 +00:00"}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Iterable{CreateNewFields: true, Attributes: []config.Attribute{
+	cfg := config.Iterable{CreateNewFields: true, Attributes: []mapping.Attribute{
 		{From: "plan.tier", To: "planTier", Type: "number"},
 		{From: "age", To: "age", Type: "number"},
 		{From: "signup_at", To: "signedUpAt", Type: "date"},

@@ -6,15 +6,14 @@ import (
 
 	"github.com/attrsync/attrsync/internal/cdc"
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/mapping"
 )
 
 // typical is a mapping of 10 attributes of the Postgres users fixture,
 // covering every type and three Debezium logical time types.
-var typical = config.Iterable{
-	Identifier: config.Identifier{Source: "email", As: "email"},
-	Attributes: []config.Attribute{
+var typical = mapping.Config{
+	Identifier: mapping.Identifier{Source: "email", As: "email"},
+	Attributes: []mapping.Attribute{
 		{From: "first_name", To: "firstName"},
 		{From: "last_name", To: "lastName", Type: "string"},
 		{From: "phone", To: "phoneNumber", Nulls: "skip"},
@@ -28,12 +27,12 @@ var typical = config.Iterable{
 	},
 }
 
-func benchmarkDecodeAndMap(b *testing.B, cfg config.Iterable, onlyFields bool) {
+func benchmarkDecodeAndMap(b *testing.B, cfg mapping.Config, onlyFields bool) {
 	value, err := os.ReadFile("../cdc/testdata/debezium_users_update_schema.json")
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := mapping.New(cfg, "ignore")
+	m, err := mapping.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,8 +76,8 @@ func BenchmarkDecodeAndMapAllFields(b *testing.B) { benchmarkDecodeAndMap(b, typ
 // Debezium sends as a string that must be parsed.
 func BenchmarkDecodeAndMapJSONColumn(b *testing.B) {
 	cfg := typical
-	cfg.Attributes = append(append([]config.Attribute(nil), typical.Attributes[:9]...),
-		config.Attribute{From: "plan.tier", To: "planTier"})
+	cfg.Attributes = append(append([]mapping.Attribute(nil), typical.Attributes[:9]...),
+		mapping.Attribute{From: "plan.tier", To: "planTier"})
 	benchmarkDecodeAndMap(b, cfg, true)
 }
 
@@ -88,7 +87,7 @@ func BenchmarkMap(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := mapping.New(typical, "ignore")
+	m, err := mapping.New(typical)
 	if err != nil {
 		b.Fatal(err)
 	}

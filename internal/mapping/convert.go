@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 )
 
 // kind is an attribute's declared type.
@@ -43,7 +42,7 @@ type attribute struct {
 	skipNulls bool
 }
 
-func newAttribute(c config.Attribute) (attribute, error) {
+func newAttribute(c Attribute) (attribute, error) {
 	a := attribute{name: c.To, from: c.From}
 	p, err := parsePath(c.From)
 	if err != nil {
@@ -53,12 +52,12 @@ func newAttribute(c config.Attribute) (attribute, error) {
 	if c.To == "" {
 		return a, errors.New("to: empty")
 	}
-	k, ok := kindNames[c.Type]
+	k, ok := kindNames[string(c.Type)]
 	if !ok {
 		return a, fmt.Errorf("type: %q is not auto, string, number, boolean, date or object", c.Type)
 	}
 	a.kind = k
-	u, ok := unitNames[c.Unit]
+	u, ok := unitNames[string(c.Unit)]
 	if !ok {
 		return a, fmt.Errorf("unit: %q is not s, ms, us, ns or days", c.Unit)
 	}
@@ -67,8 +66,8 @@ func newAttribute(c config.Attribute) (attribute, error) {
 	}
 	a.unit = u
 	switch c.Nulls {
-	case "", "send":
-	case "skip":
+	case "", NullsSend:
+	case NullsSkip:
 		a.skipNulls = true
 	default:
 		return a, fmt.Errorf("nulls: %q is not send or skip", c.Nulls)

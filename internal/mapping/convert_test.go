@@ -6,23 +6,24 @@ import (
 	"testing"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 )
 
 type convertCase struct {
-	typ, unit, logical string
-	value              any
-	want               string // the attribute's JSON
-	fail               string // part of the convert failure reason
+	typ     Type
+	unit    Unit
+	logical string
+	value   any
+	want    string // the attribute's JSON
+	fail    string // part of the convert failure reason
 }
 
 // runConvert maps {"v": value} through one attribute "out" (from v).
 func runConvert(t *testing.T, tests []convertCase) {
 	t.Helper()
 	for _, tt := range tests {
-		name := tt.typ + tt.unit + "/" + tt.logical + "/" + describe(tt.value)
+		name := string(tt.typ) + string(tt.unit) + "/" + tt.logical + "/" + describe(tt.value)
 		t.Run(name, func(t *testing.T) {
-			m := mustMapper(t, emailID(), "", config.Attribute{From: "v", To: "out", Type: tt.typ, Unit: tt.unit})
+			m := mustMapper(t, emailID(), "", Attribute{From: "v", To: "out", Type: tt.typ, Unit: tt.unit})
 			row := change.Row{Op: change.OpUpsert, Fields: map[string]any{"email": "a@b.co", "v": tt.value}}
 			if tt.logical != "" {
 				row.LogicalTypes = map[string]string{"v": tt.logical}
@@ -209,7 +210,7 @@ func TestConvertDate(t *testing.T) {
 
 // TestCanonicalIsStable maps logically equal rows and expects equal bytes.
 func TestCanonicalIsStable(t *testing.T) {
-	m := mustMapper(t, emailID(), "", config.Attribute{From: "v", To: "v"})
+	m := mustMapper(t, emailID(), "", Attribute{From: "v", To: "v"})
 	enc := func(v any) string {
 		uc, err := m.Map(change.Row{Op: change.OpUpsert, Fields: map[string]any{"email": "a@b.co", "v": v}}, change.Position{})
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 )
 
 // Iterable's identifier limits (reference §5.4).
@@ -27,12 +26,12 @@ type identifier struct {
 	path path
 }
 
-func newIdentifier(c config.Identifier) (identifier, error) {
+func newIdentifier(c Identifier) (identifier, error) {
 	id := identifier{from: c.Source}
 	switch c.As {
-	case "email":
+	case AsEmail:
 		id.kind = change.Email
-	case "userId":
+	case AsUserID:
 		id.kind = change.UserID
 	default:
 		return id, fmt.Errorf("iterable.identifier.as: %q is not email or userId", c.As)

@@ -7,13 +7,12 @@ import (
 	"testing"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 )
 
 func TestIdentifiers(t *testing.T) {
 	long52 := strings.Repeat("u", 52)
 	tests := []struct {
-		as     string
+		as     IdentifierAs
 		value  any // nil with absent=true: field missing
 		absent bool
 		want   string
@@ -62,10 +61,10 @@ func TestIdentifiers(t *testing.T) {
 		{as: "userId", value: map[string]any{}, reason: "an object, not a string"},
 	}
 	for _, tt := range tests {
-		name := tt.as + "/" + tt.want + tt.reason
+		name := string(tt.as) + "/" + tt.want + tt.reason
 		t.Run(name, func(t *testing.T) {
-			m := mustMapper(t, config.Identifier{Source: "contact.email", As: tt.as}, "",
-				config.Attribute{From: "x", To: "x"})
+			m := mustMapper(t, Identifier{Source: "contact.email", As: tt.as}, "",
+				Attribute{From: "x", To: "x"})
 			contact := map[string]any{}
 			if !tt.absent {
 				contact["email"] = tt.value

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 )
 
 // ErrIgnored is returned, wrapped with the reason, for a row that asks
@@ -14,13 +13,6 @@ import (
 // without a row, or a message the decoder marked OpSkip. The caller counts
 // it as skipped; it is not a failure.
 var ErrIgnored = errors.New("ignored")
-
-// The accepted values of source.on_delete.
-const (
-	OnDeleteIgnore = "ignore"
-	OnDeleteUnset  = "unset"
-	OnDeleteDelete = "delete"
-)
 
 // Mapper maps rows of one sync onto Iterable user changes. It is immutable
 // and safe for concurrent use.
@@ -35,32 +27,27 @@ type Mapper struct {
 	noRowDel    error
 }
 
-// New compiles the iterable section of a config and the source's on_delete
-// rule ("" means ignore). Every problem found is reported, each prefixed
+// New compiles a mapping. Every problem found is reported, each prefixed
 // with its config path.
-func New(cfg config.Iterable, onDelete string, opts ...Option) (*Mapper, error) {
+func New(cfg Config) (*Mapper, error) {
 	var errs []error
 	m := &Mapper{
 		ignored:  fmt.Errorf("delete (on_delete: ignore): %w", ErrIgnored),
 		noRowDel: fmt.Errorf("delete without a row (tombstone): %w", ErrIgnored),
 	}
-	o := options{unavailable: DefaultUnavailableValue}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	ph, err := newPlaceholder(o.unavailable)
+	ph, err := newPlaceholder(cfg.UnavailableValue)
 	if err != nil {
 		errs = append(errs, err)
 	}
 	m.unavailable = ph
-	switch onDelete {
+	switch cfg.OnDelete {
 	case "", OnDeleteIgnore:
 	case OnDeleteUnset:
 		m.unset = true
 	case OnDeleteDelete:
 		m.del = true
 	default:
-		errs = append(errs, fmt.Errorf("source.on_delete: %q is not ignore, unset or delete", onDelete))
+		errs = append(errs, fmt.Errorf("source.on_delete: %q is not ignore, unset or delete", cfg.OnDelete))
 	}
 	id, err := newIdentifier(cfg.Identifier)
 	if err != nil {

@@ -8,14 +8,13 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 )
 
-func emailID() config.Identifier { return config.Identifier{Source: "email", As: "email"} }
+func emailID() Identifier { return Identifier{Source: "email", As: "email"} }
 
-func mustMapper(t testing.TB, id config.Identifier, onDelete string, attrs ...config.Attribute) *Mapper {
+func mustMapper(t testing.TB, id Identifier, onDelete OnDelete, attrs ...Attribute) *Mapper {
 	t.Helper()
-	m, err := New(config.Iterable{Identifier: id, Attributes: attrs}, onDelete)
+	m, err := New(Config{Identifier: id, Attributes: attrs, OnDelete: onDelete, UnavailableValue: DefaultUnavailableValue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,9 +31,9 @@ func attrsOf(uc change.UserChange) string {
 }
 
 func TestNewValidates(t *testing.T) {
-	_, err := New(config.Iterable{
-		Identifier: config.Identifier{Source: "", As: "phone"},
-		Attributes: []config.Attribute{
+	_, err := New(Config{
+		Identifier: Identifier{Source: "", As: "phone"},
+		Attributes: []Attribute{
 			{From: "a", To: "x", Type: "text"},
 			{From: "b..c", To: "y"},
 			{From: "d", To: ""},
@@ -44,7 +43,8 @@ func TestNewValidates(t *testing.T) {
 			{From: "h", To: "u"},
 			{From: "i", To: "u"},
 		},
-	}, "purge")
+		OnDelete: "purge",
+	})
 	if err == nil {
 		t.Fatal("New accepted a bad config")
 	}
@@ -63,18 +63,18 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	if _, err := New(config.Iterable{Identifier: emailID()}, ""); err == nil ||
+	if _, err := New(Config{Identifier: emailID()}); err == nil ||
 		!strings.Contains(err.Error(), "at least one attribute") {
 		t.Errorf("no attributes: %v", err)
 	}
 }
 
 func TestSourceFields(t *testing.T) {
-	m := mustMapper(t, config.Identifier{Source: "contact.email", As: "email"}, "",
-		config.Attribute{From: "first_name", To: "firstName"},
-		config.Attribute{From: "plan.tier", To: "planTier"},
-		config.Attribute{From: "plan.seats", To: "seats"},
-		config.Attribute{From: "contact.phone", To: "phone"},
+	m := mustMapper(t, Identifier{Source: "contact.email", As: "email"}, "",
+		Attribute{From: "first_name", To: "firstName"},
+		Attribute{From: "plan.tier", To: "planTier"},
+		Attribute{From: "plan.seats", To: "seats"},
+		Attribute{From: "contact.phone", To: "phone"},
 	)
 	got := strings.Join(m.SourceFields(), ",")
 	if got != "contact,first_name,plan" {
@@ -84,12 +84,12 @@ func TestSourceFields(t *testing.T) {
 
 func TestMapUpsert(t *testing.T) {
 	m := mustMapper(t, emailID(), "",
-		config.Attribute{From: "first_name", To: "firstName"},
-		config.Attribute{From: "plan.tier", To: "planTier"},
-		config.Attribute{From: "phone", To: "phoneNumber", Nulls: "skip"},
-		config.Attribute{From: "nickname", To: "nickname"},
-		config.Attribute{From: "missing", To: "missing"},
-		config.Attribute{From: "plan.missing", To: "planMissing"},
+		Attribute{From: "first_name", To: "firstName"},
+		Attribute{From: "plan.tier", To: "planTier"},
+		Attribute{From: "phone", To: "phoneNumber", Nulls: "skip"},
+		Attribute{From: "nickname", To: "nickname"},
+		Attribute{From: "missing", To: "missing"},
+		Attribute{From: "plan.missing", To: "planMissing"},
 	)
 	src := time.UnixMilli(1718957730512).UTC()
 	pos := change.Position{Topic: "t", Partition: 3, Offset: 42}
@@ -142,7 +142,7 @@ func TestPaths(t *testing.T) {
 		{"plain string parent", map[string]any{"plan": "pro"}, "", "plan is a string, not an object"},
 		{"array parent", map[string]any{"plan": []any{"a"}}, "", "plan is an array, not an object"},
 	}
-	m := mustMapper(t, emailID(), "", config.Attribute{From: "plan.tier", To: "x"})
+	m := mustMapper(t, emailID(), "", Attribute{From: "plan.tier", To: "x"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fields["email"] = "a@b.co"
@@ -177,8 +177,8 @@ func checkConvert(t *testing.T, err error, want string) *change.Failure {
 
 func TestNulls(t *testing.T) {
 	m := mustMapper(t, emailID(), "",
-		config.Attribute{From: "a", To: "sent", Type: "date"},
-		config.Attribute{From: "a", To: "skipped", Type: "number", Nulls: "skip"},
+		Attribute{From: "a", To: "sent", Type: "date"},
+		Attribute{From: "a", To: "skipped", Type: "number", Nulls: "skip"},
 	)
 	uc, err := m.Map(change.Row{Op: change.OpUpsert, Fields: map[string]any{"email": "a@b.co", "a": nil}}, change.Position{})
 	if err != nil {
@@ -190,7 +190,7 @@ func TestNulls(t *testing.T) {
 }
 
 func TestDeletes(t *testing.T) {
-	attrs := []config.Attribute{
+	attrs := []Attribute{
 		{From: "first_name", To: "firstName"},
 		{From: "phone", To: "phone", Nulls: "skip"},
 	}

@@ -6,11 +6,10 @@ import (
 	"testing"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 )
 
 func TestDeleteUnderOnDeleteDelete(t *testing.T) {
-	m := mustMapper(t, emailID(), "delete", config.Attribute{From: "first_name", To: "firstName"})
+	m := mustMapper(t, emailID(), "delete", Attribute{From: "first_name", To: "firstName"})
 	pos := change.Position{Topic: "t", Offset: 4}
 	uc, err := m.Map(change.Row{Op: change.OpDelete, Fields: map[string]any{"email": " Ada@Example.com", "first_name": "Ada"}}, pos)
 	if err != nil {
@@ -35,7 +34,7 @@ func TestDeleteUnderOnDeleteDelete(t *testing.T) {
 }
 
 func TestEmailChangeFromBeforeImage(t *testing.T) {
-	attr := config.Attribute{From: "first_name", To: "firstName"}
+	attr := Attribute{From: "first_name", To: "firstName"}
 	m := mustMapper(t, emailID(), "", attr)
 	row := func(before map[string]any) change.Row {
 		return change.Row{Op: change.OpUpsert, Fields: map[string]any{"email": "New@Example.com", "first_name": "A"}, Before: before}
@@ -59,7 +58,7 @@ func TestEmailChangeFromBeforeImage(t *testing.T) {
 		}
 	}
 	// Under identifier.as userId an email is only an attribute.
-	byID := mustMapper(t, config.Identifier{Source: "id", As: "userId"}, "", attr)
+	byID := mustMapper(t, Identifier{Source: "id", As: "userId"}, "", attr)
 	uc, err := byID.Map(change.Row{Op: change.OpUpsert, Fields: map[string]any{"id": "u1", "first_name": "A"}, Before: map[string]any{"id": "u0"}}, change.Position{})
 	if err != nil || !uc.From.IsZero() {
 		t.Errorf("userId sync: From %+v, %v: want none", uc.From, err)

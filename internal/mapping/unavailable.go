@@ -15,23 +15,6 @@ import (
 // default).
 const DefaultUnavailableValue = "__debezium_unavailable_value"
 
-// Option adjusts a Mapper built by New.
-type Option func(*options)
-
-type options struct {
-	unavailable string
-}
-
-// Unavailable sets the placeholder a source writes for a value it could not
-// read (source.unavailable_value). Such a value is "not present": the
-// attribute is left alone, as if the field were missing. A value starting
-// with "hex:" is hexadecimal bytes, as in Debezium's setting of the same
-// meaning. "" turns the rule off. Without this option the rule applies to
-// DefaultUnavailableValue.
-func Unavailable(value string) Option {
-	return func(o *options) { o.unavailable = value }
-}
-
 // placeholder recognises the value Debezium sends instead of an unchanged
 // TOASTed column. Debezium shapes it after the column's type (its
 // UnchangedToastedPlaceholder): the text for text-like columns (text,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/attrsync/attrsync/internal/cdc"
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/attrsync/attrsync/internal/config"
 	"github.com/attrsync/attrsync/internal/mapping"
 )
 
@@ -40,8 +39,8 @@ func toastedRow() map[string]any {
 	}
 }
 
-func toastedAttributes() []config.Attribute {
-	return []config.Attribute{
+func toastedAttributes() []mapping.Attribute {
+	return []mapping.Attribute{
 		{From: "first_name", To: "firstName"},
 		{From: "last_name", To: "lastName"},
 		{From: "bio", To: "bio", Type: "string"},
@@ -97,10 +96,11 @@ func formatOf(name string) string { return strings.TrimSuffix(name, "+schema") }
 // missing field does, instead of sending the placeholder (or failing to
 // convert it).
 func TestUnavailableValueIsNotPresent(t *testing.T) {
-	m, err := mapping.New(config.Iterable{
-		Identifier: config.Identifier{Source: "email", As: "email"},
-		Attributes: toastedAttributes(),
-	}, "")
+	m, err := mapping.New(mapping.Config{
+		Identifier:       mapping.Identifier{Source: "email", As: "email"},
+		Attributes:       toastedAttributes(),
+		UnavailableValue: mapping.DefaultUnavailableValue,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestUnavailableValueIsNotPresent(t *testing.T) {
 // turns the rule off.
 func TestUnavailableValueConfigurable(t *testing.T) {
 	row := map[string]any{"email": "ada@example.com", "first_name": "n/a", "last_name": toast}
-	attrs := []config.Attribute{{From: "first_name", To: "firstName"}, {From: "last_name", To: "lastName"}}
+	attrs := []mapping.Attribute{{From: "first_name", To: "firstName"}, {From: "last_name", To: "lastName"}}
 	for _, c := range []struct {
 		setting string
 		want    string
@@ -141,8 +141,8 @@ func TestUnavailableValueConfigurable(t *testing.T) {
 		{"", `firstName="n/a" lastName="` + toast + `"`},
 		{mapping.DefaultUnavailableValue, `firstName="n/a"`},
 	} {
-		m, err := mapping.New(config.Iterable{Identifier: config.Identifier{Source: "email", As: "email"}, Attributes: attrs},
-			"", mapping.Unavailable(c.setting))
+		m, err := mapping.New(mapping.Config{Identifier: mapping.Identifier{Source: "email", As: "email"}, Attributes: attrs,
+			UnavailableValue: c.setting})
 		if err != nil {
 			t.Fatalf("%q: %v", c.setting, err)
 		}
@@ -154,8 +154,8 @@ func TestUnavailableValueConfigurable(t *testing.T) {
 			t.Errorf("unavailable_value %q: sent %s, want %s", c.setting, got, c.want)
 		}
 	}
-	_, err := mapping.New(config.Iterable{Identifier: config.Identifier{Source: "email", As: "email"}, Attributes: attrs},
-		"", mapping.Unavailable("hex:zz"))
+	_, err := mapping.New(mapping.Config{Identifier: mapping.Identifier{Source: "email", As: "email"}, Attributes: attrs,
+		UnavailableValue: "hex:zz"})
 	if err == nil || !strings.Contains(err.Error(), "source.unavailable_value") {
 		t.Errorf("a bad hex: placeholder: %v, want an error naming source.unavailable_value", err)
 	}
@@ -164,10 +164,11 @@ func TestUnavailableValueConfigurable(t *testing.T) {
 // TestUnavailableIdentifier: a userId column holding the placeholder would
 // otherwise be a valid userId shared by every such row.
 func TestUnavailableIdentifier(t *testing.T) {
-	m, err := mapping.New(config.Iterable{
-		Identifier: config.Identifier{Source: "uid", As: "userId"},
-		Attributes: []config.Attribute{{From: "first_name", To: "firstName"}},
-	}, "")
+	m, err := mapping.New(mapping.Config{
+		Identifier:       mapping.Identifier{Source: "uid", As: "userId"},
+		Attributes:       []mapping.Attribute{{From: "first_name", To: "firstName"}},
+		UnavailableValue: mapping.DefaultUnavailableValue,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
