@@ -2,7 +2,7 @@ package cdc
 
 import (
 	"encoding/json"
-	"github.com/attrsync/attrsync/internal/jsontext"
+	"github.com/attrsync/attrsync/internal/jsonappend"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -313,7 +313,7 @@ func (r *reader) literal(lit string) error {
 // text; no precision is lost because it is never parsed here.
 func (r *reader) number() (string, error) {
 	start := r.i
-	end, problem := jsontext.ScanNumber(r.s, r.i)
+	end, problem := jsonappend.ScanNumber(r.s, r.i)
 	r.i = end
 	if problem != "" {
 		return "", r.fail(problem)

@@ -1,7 +1,7 @@
 package iterable
 
 import (
-	"github.com/attrsync/attrsync/internal/jsontext"
+	"github.com/attrsync/attrsync/internal/jsonappend"
 	"strconv"
 
 	"github.com/attrsync/attrsync/internal/change"
@@ -89,15 +89,15 @@ func EncodeBulk(req BulkRequest) []byte {
 // appendUser appends one OptionalApiUser object.
 func appendUser(b []byte, u User, preferUserID, mergeNested bool) []byte {
 	b = append(b, '{')
-	b = jsontext.AppendString(b, u.ID.Kind.String())
+	b = jsonappend.AppendString(b, u.ID.Kind.String())
 	b = append(b, ':')
-	b = jsontext.AppendString(b, u.ID.Value)
+	b = jsonappend.AppendString(b, u.ID.Value)
 	b = append(b, `,"dataFields":{`...)
 	for i, f := range u.Fields {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = jsontext.AppendString(b, f.Name)
+		b = jsonappend.AppendString(b, f.Name)
 		b = append(b, ':')
 		b = append(b, f.JSON...)
 	}

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/attrsync/attrsync/internal/jsontext"
+	"github.com/attrsync/attrsync/internal/jsonappend"
 	"math"
 	"slices"
 	"strconv"
@@ -41,7 +41,7 @@ func appendCanonical(buf []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(buf, t), nil
 	case string:
-		return jsontext.AppendString(buf, t), nil
+		return jsonappend.AppendString(buf, t), nil
 	case json.Number:
 		return appendNumber(buf, string(t), false)
 	case map[string]any:
@@ -87,7 +87,7 @@ func appendObject(buf []byte, m map[string]any) ([]byte, error) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = jsontext.AppendString(buf, k)
+		buf = jsonappend.AppendString(buf, k)
 		buf = append(buf, ':')
 		var err error
 		if buf, err = appendCanonical(buf, m[k]); err != nil {
@@ -114,7 +114,7 @@ func isInteger(n string) bool {
 // integer within int64, a finite double. Otherwise a number beyond those
 // ranges is passed on as written (its text is valid JSON).
 func appendNumber(buf []byte, n string, strict bool) ([]byte, error) {
-	if !jsontext.ValidNumber(n) {
+	if !jsonappend.ValidNumber(n) {
 		return buf, fmt.Errorf("%q is not a number", n)
 	}
 	if isInteger(n) {

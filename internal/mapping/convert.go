@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/attrsync/attrsync/internal/jsontext"
+	"github.com/attrsync/attrsync/internal/jsonappend"
 	"strconv"
 	"strings"
 
@@ -164,9 +164,9 @@ func describe(v any) string {
 func (a *attribute) toString(buf []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case string:
-		return jsontext.AppendString(buf, t), nil
+		return jsonappend.AppendString(buf, t), nil
 	case bool:
-		return jsontext.AppendString(buf, strconv.FormatBool(t)), nil
+		return jsonappend.AppendString(buf, strconv.FormatBool(t)), nil
 	case json.Number:
 		// The canonical number text, so that 1.50 and 1.5 are one string.
 		buf = append(buf, '"')
@@ -192,7 +192,7 @@ func (a *attribute) toNumber(buf []byte, v any, logical string) ([]byte, error) 
 		n = string(t)
 	case string:
 		n = strings.TrimSpace(t)
-		if !jsontext.ValidNumber(n) {
+		if !jsonappend.ValidNumber(n) {
 			detail := ""
 			if logical == "org.apache.kafka.connect.data.Decimal" {
 				detail = "a Kafka Connect Decimal in bytes; set Debezium's decimal.handling.mode to string or double"

@@ -2,7 +2,7 @@ package mapping
 
 import (
 	"encoding/json"
-	"github.com/attrsync/attrsync/internal/jsontext"
+	"github.com/attrsync/attrsync/internal/jsonappend"
 	"math"
 	"strconv"
 	"strings"
@@ -100,7 +100,7 @@ func (a *attribute) toDate(buf []byte, v any, logical string) ([]byte, error) {
 		var tm time.Time
 		if tm, ok = parseISO(s); ok {
 			sec = tm.Unix()
-		} else if enc != logicalISO && jsontext.ValidNumber(s) {
+		} else if enc != logicalISO && jsonappend.ValidNumber(s) {
 			sec, ok = epochSeconds(s, u)
 		}
 	case json.Number:

@@ -1,7 +1,7 @@
-// Package jsontext writes JSON text directly into byte slices, for the
+// Package jsonappend writes JSON text directly into byte slices, for the
 // hot paths that build request bodies and canonical attribute values
 // without reflection.
-package jsontext
+package jsonappend
 
 import "unicode/utf8"
 
