@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
@@ -222,31 +221,21 @@ func (s *Session) needsLookup(item *sendItem) bool {
 // fails for good dead-letters the user's messages: nothing is left
 // unfinished.
 func (s *Session) lookup(items []*sendItem) {
-	if len(items) == 0 {
-		return
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for _, it := range items {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			exists, err := s.exists(it.user.ID)
-			switch {
-			case err == nil && exists:
-				s.enqueue(it)
-			case err == nil:
-				s.p.stats.UsersAbsent.Add(1)
-				s.finishAll(it.w.entries, &s.p.stats.Absent)
-				s.settle(it.user.ID)
-			case s.work.Err() != nil || s.ctx.Err() != nil:
-				s.settle(it.user.ID) // abandoned: consumed again
-			default:
-				s.reject(s.work, it, failureOfCall(err, "look the user up"))
-			}
-		})
-	}
-	wg.Wait()
+	each(items, func(it *sendItem) {
+		exists, err := s.exists(it.user.ID)
+		switch {
+		case err == nil && exists:
+			s.enqueue(it)
+		case err == nil:
+			s.p.stats.UsersAbsent.Add(1)
+			s.finishAll(it.w.entries, &s.p.stats.Absent)
+			s.settle(it.user.ID)
+		case s.work.Err() != nil || s.ctx.Err() != nil:
+			s.settle(it.user.ID) // abandoned: consumed again
+		default:
+			s.reject(s.work, it, failureOfCall(err, "look the user up"))
+		}
+	})
 }
 
 // exists answers from the negative cache or asks Iterable, retrying
