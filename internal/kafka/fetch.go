@@ -340,39 +340,6 @@ func errorOf(code int16) error {
 	return kafkago.Error(code)
 }
 
-// abortSpans tracks which producers' records are aborted while reading one
-// fetch response, as the Java consumer does: a producer is aborted from the
-// first offset the broker lists for it until its abort marker.
-type abortSpans struct {
-	pending []fetchapi.ResponseTransaction // not reached yet, by first offset
-	active  map[int64]bool
-}
-
-func newAbortSpans(list []fetchapi.ResponseTransaction) *abortSpans {
-	pending := append([]fetchapi.ResponseTransaction(nil), list...)
-	// The broker lists them in offset order; sort anyway, the list is short.
-	for i := 1; i < len(pending); i++ {
-		for j := i; j > 0 && pending[j].FirstOffset < pending[j-1].FirstOffset; j-- {
-			pending[j], pending[j-1] = pending[j-1], pending[j]
-		}
-	}
-	return &abortSpans{pending: pending, active: map[int64]bool{}}
-}
-
-// aborted reports whether a transactional batch of producer starting at
-// base belongs to an aborted transaction.
-func (a *abortSpans) aborted(producer, base int64) bool {
-	for len(a.pending) > 0 && a.pending[0].FirstOffset <= base {
-		a.active[a.pending[0].ProducerID] = true
-		a.pending = a.pending[1:]
-	}
-	return a.active[producer]
-}
-
-// ended is called at a control batch of producer: its transaction, aborted
-// or committed, is over.
-func (a *abortSpans) ended(producer int64) { delete(a.active, producer) }
-
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
