@@ -181,11 +181,14 @@ func checkDomain(domain string) string {
 	case len(domain) > maxDomainLen:
 		return fmt.Sprintf("domain longer than %d characters", maxDomainLen)
 	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
+	if strings.IndexByte(domain, '.') < 0 {
 		return "domain has no dot"
 	}
-	for _, l := range labels {
+	// The labels are walked in place: splitting would allocate for every
+	// message.
+	var tld string
+	for rest := domain; ; {
+		l, after, more := strings.Cut(rest, ".")
 		switch {
 		case l == "":
 			return "empty domain label"
@@ -199,8 +202,13 @@ func checkDomain(domain string) string {
 				return "invalid character in domain"
 			}
 		}
+		if !more {
+			tld = l
+			break
+		}
+		rest = after
 	}
-	if !validTLD(labels[len(labels)-1]) {
+	if !validTLD(tld) {
 		return "invalid top-level domain"
 	}
 	return ""
