@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,10 +14,10 @@ import (
 // TestDiffOnly runs the warm-up and the diff-path scenarios only, for
 // working on the diff path without the rest of `make bench`:
 //
-//	USERS=100000 EVENTS=100000 [ZERO=1] [ROUNDS=n] [PROF=prefix] \
+//	USERS=100000 EVENTS=100000 [RATES=0,10,100] [ROUNDS=n] [PROF=prefix] \
 //	  go test -tags diffonly -run TestDiffOnly -v -timeout 30m ./internal/bench
 //
-// ZERO=1 runs the 0 % scenario alone; ROUNDS repeats the scenarios; PROF
+// RATES picks the change rates, in percent; ROUNDS repeats them; PROF
 // writes the CPU and allocation profiles of each pipeline run (see
 // startProfile). Each row is logged as the table would show it.
 func TestDiffOnly(t *testing.T) {
@@ -29,8 +30,15 @@ func TestDiffOnly(t *testing.T) {
 	}
 	opts.CPUProfile = os.Getenv("PROF")
 	rates := []float64{0, 0.1, 1}
-	if os.Getenv("ZERO") != "" {
-		rates = rates[:1]
+	if v := os.Getenv("RATES"); v != "" {
+		rates = nil
+		for _, f := range strings.Split(v, ",") {
+			pct, err := strconv.Atoi(f)
+			if err != nil || (pct != 0 && pct != 10 && pct != 100) {
+				t.Fatalf("RATES: %q is not 0, 10 or 100", f)
+			}
+			rates = append(rates, float64(pct)/100)
+		}
 	}
 	rounds, _ := strconv.Atoi(os.Getenv("ROUNDS"))
 	e, err := startEnv()
