@@ -155,10 +155,14 @@ func (a *App) checkFieldTypes(ctx context.Context) error {
 }
 
 // NewDecoder builds the decoder of the sync's source format, decoding only
-// the fields the mapping reads. The avro and protobuf formats read their
+// the fields the mapping reads, into rows that borrow the message value
+// (cdc.BorrowValue). The avro and protobuf formats read their
 // schemas from the schema registry, each schema once.
 func NewDecoder(cfg *config.Config, mapper *mapping.Mapper) (*cdc.Decoder, error) {
-	opts := []cdc.Option{cdc.OnlyFields(mapper.SourceFields()...)}
+	// Rows may borrow the message value: the Kafka runtime gives every
+	// message a value of its own that nothing modifies, and the mapping
+	// copies what outlives the row.
+	opts := []cdc.Option{cdc.OnlyFields(mapper.SourceFields()...), cdc.BorrowValue()}
 	if movesEmails(cfg) {
 		// The before image's email names the profile to move from, when
 		// the source sends one.

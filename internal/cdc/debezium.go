@@ -132,7 +132,7 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope) error {
 	case "after":
 		switch r.peek() {
 		case '{':
-			e.after, err = r.object(d.keepFunc())
+			e.after, err = r.object(d.keepFunc(), len(d.keep))
 		case 'n':
 			e.after = nil
 			err = r.literal("null")
@@ -200,13 +200,13 @@ func (d *Decoder) fromEnvelope(s string, e *envelope, sc hints) (change.Row, err
 		row.LogicalTypes = sc.after
 		if e.op == "u" && d.before != nil && e.before.present() {
 			br := reader{s: s, i: e.before.start}
-			row.Before, err = br.object(d.before.keeps)
+			row.Before, err = br.object(d.before.keeps, len(d.before))
 		}
 	case "d":
 		row.Op = change.OpDelete
 		if e.before.present() {
 			br := reader{s: s, i: e.before.start}
-			row.Fields, err = br.object(d.keepFunc())
+			row.Fields, err = br.object(d.keepFunc(), len(d.keep))
 			row.LogicalTypes = sc.before
 		}
 	case "t":

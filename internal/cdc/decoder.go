@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/attrsync/attrsync/internal/change"
 )
@@ -44,6 +45,8 @@ type Decoder struct {
 	// reg and bin serve the binary formats; bin is nil for the JSON ones.
 	reg *Registry
 	bin binaryFormat
+	// borrow says rows may alias the message value (BorrowValue).
+	borrow bool
 }
 
 // Option tunes a Decoder.
@@ -83,6 +86,16 @@ func WithBefore(names ...string) Option {
 			d.before[n] = struct{}{}
 		}
 	}
+}
+
+// BorrowValue lets the JSON formats' rows alias the message value instead
+// of a copy of it: their strings are then the value's own bytes. The caller
+// promises not to modify a value while a row decoded from it is in use.
+// The pipeline can: a fetched message's value is its own allocation, held
+// unmodified until the message is finished, and the mapping copies what
+// outlives the row. It saves copying every message once more.
+func BorrowValue() Option {
+	return func(d *Decoder) { d.borrow = true }
 }
 
 // WithRegistry gives the decoder the schema registry that the binary
@@ -129,7 +142,8 @@ func (d *Decoder) Format() string { return d.format }
 // that wrap ErrUnavailable: the schema registry could not be asked, and
 // the message is to be tried again later rather than dead-lettered.
 //
-// The row does not alias value. Its LogicalTypes map is shared by all rows
+// The row does not alias value, unless the decoder was made with
+// BorrowValue. Its LogicalTypes map is shared by all rows
 // decoded with the same schema: read it, never modify it.
 func (d *Decoder) Decode(key, value []byte) (change.Row, error) {
 	return d.DecodeContext(context.Background(), key, value)
@@ -153,7 +167,7 @@ func (d *Decoder) DecodeContext(ctx context.Context, key, value []byte) (change.
 		return row, nil
 	}
 	// One copy of the message; everything the row holds is a substring.
-	r := reader{s: string(value)}
+	r := reader{s: d.text(value)}
 	var (
 		row change.Row
 		err error
@@ -200,7 +214,7 @@ func (d *Decoder) afterCachedSchema(value []byte) (_ change.Row, ok bool, _ erro
 		return change.Row{}, false, nil
 	}
 	i += len(e.text)
-	r := reader{s: string(value[i:]), depth: 1, base: i}
+	r := reader{s: d.text(value[i:]), depth: 1, base: i}
 	if d.format == FormatDebezium {
 		t := debeziumTop{sc: e.hints, hasSchema: true}
 		row, err := d.debeziumRest(&r, &t, false)
@@ -217,6 +231,15 @@ func (d *Decoder) afterCachedSchema(value []byte) (_ change.Row, ok bool, _ erro
 	}
 	row, err := d.flatRest(&r, sc, payload, true)
 	return row, true, err
+}
+
+// text is b as the string the reader reads: a copy, or with BorrowValue
+// b's own bytes.
+func (d *Decoder) text(b []byte) string {
+	if d.borrow && len(b) > 0 {
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	return string(b)
 }
 
 func skipSpace(b []byte, i int) int {

@@ -140,7 +140,7 @@ func (r *reader) nextKey(first bool) (string, bool, error) {
 func (r *reader) value() (any, error) {
 	switch c := r.peek(); c {
 	case '{':
-		return r.object(nil)
+		return r.object(nil, 0)
 	case '[':
 		return r.array()
 	case '"':
@@ -161,12 +161,15 @@ func (r *reader) value() (any, error) {
 }
 
 // object reads an object into a map. When keep is not nil, members whose
-// name keep rejects are validated and skipped instead of built.
-func (r *reader) object(keep func(string) bool) (map[string]any, error) {
+// name keep rejects are validated and skipped instead of built. size is
+// how many members are expected (0: unknown): a map made to size is never
+// grown and rehashed member by member, which a row of more than eight
+// fields otherwise is.
+func (r *reader) object(keep func(string) bool, size int) (map[string]any, error) {
 	if err := r.beginObject(); err != nil {
 		return nil, err
 	}
-	m := make(map[string]any)
+	m := make(map[string]any, size)
 	for first := true; ; first = false {
 		k, ok, err := r.nextKey(first)
 		if err != nil {

@@ -30,9 +30,13 @@ func costOf(m change.Message) int64 {
 type budget struct {
 	max int64 // ≤ 0: unbounded
 
-	mu    sync.Mutex
-	used  int64
-	freed chan struct{} // closed and replaced whenever something is released
+	mu   sync.Mutex
+	used int64
+	// freed is closed and replaced when something is released while a
+	// fetcher waits (waiting): releases far outnumber waits, one per
+	// message, and need not make a channel each when nobody listens.
+	freed   chan struct{}
+	waiting bool
 }
 
 func newBudget(max int64) *budget {
@@ -51,6 +55,7 @@ func (b *budget) acquire(ctx context.Context, n int64) bool {
 			return true
 		}
 		freed := b.freed
+		b.waiting = true
 		b.mu.Unlock()
 		select {
 		case <-freed:
@@ -67,8 +72,10 @@ func (b *budget) release(n int64) {
 	}
 	b.mu.Lock()
 	b.used -= n
-	close(b.freed)
-	b.freed = make(chan struct{})
+	if b.waiting {
+		close(b.freed)
+		b.freed, b.waiting = make(chan struct{}), false
+	}
 	b.mu.Unlock()
 }
 

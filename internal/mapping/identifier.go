@@ -162,11 +162,34 @@ func checkLocal(local string) string {
 	case local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, ".."):
 		return "misplaced dot in local part"
 	}
+	// ASCII, nearly every address, is checked a byte at a time; from the
+	// first other byte on, rune by rune. Both apply the same tests in the
+	// same order.
+	for i := 0; i < len(local); i++ {
+		c := local[i]
+		if c >= utf8.RuneSelf {
+			return checkLocalRunes(local[i:])
+		}
+		switch {
+		case c <= ' ' || c == 0x7f: // unicode.IsSpace or IsControl, for ASCII
+			return "space or control character in local part"
+		case strings.IndexByte(localSpecials, c) >= 0:
+			return fmt.Sprintf("%q not allowed in local part", rune(c))
+		}
+	}
+	return ""
+}
+
+// localSpecials are the characters a local part may not hold.
+const localSpecials = `()<>,;:\"[]`
+
+// checkLocalRunes is checkLocal's test of each character, rune by rune.
+func checkLocalRunes(local string) string {
 	for _, r := range local {
 		switch {
 		case unicode.IsSpace(r) || unicode.IsControl(r):
 			return "space or control character in local part"
-		case strings.ContainsRune(`()<>,;:\"[]`, r):
+		case strings.ContainsRune(localSpecials, r):
 			return fmt.Sprintf("%q not allowed in local part", r)
 		}
 	}
@@ -180,11 +203,14 @@ func checkDomain(domain string) string {
 	case len(domain) > maxDomainLen:
 		return fmt.Sprintf("domain longer than %d characters", maxDomainLen)
 	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
+	if strings.IndexByte(domain, '.') < 0 {
 		return "domain has no dot"
 	}
-	for _, l := range labels {
+	// The labels are walked in place: splitting would allocate for every
+	// message.
+	var tld string
+	for rest := domain; ; {
+		l, after, more := strings.Cut(rest, ".")
 		switch {
 		case l == "":
 			return "empty domain label"
@@ -193,16 +219,39 @@ func checkDomain(domain string) string {
 		case l[0] == '-' || l[len(l)-1] == '-':
 			return "domain label starts or ends with a hyphen"
 		}
-		for _, r := range l {
-			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' {
-				return "invalid character in domain"
-			}
+		if !domainLabelChars(l) {
+			return "invalid character in domain"
 		}
+		if !more {
+			tld = l
+			break
+		}
+		rest = after
 	}
-	if !validTLD(labels[len(labels)-1]) {
+	if !validTLD(tld) {
 		return "invalid top-level domain"
 	}
 	return ""
+}
+
+// domainLabelChars reports whether a label holds only letters, digits and
+// hyphens; ASCII bytes are told without a Unicode table.
+func domainLabelChars(l string) bool {
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if c >= utf8.RuneSelf {
+			for _, r := range l[i:] {
+				if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' {
+					return false
+				}
+			}
+			return true
+		}
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // validTLD stands in for Commons' list of IANA top-level domains: at least

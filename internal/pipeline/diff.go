@@ -132,8 +132,10 @@ func (s *Session) routeOne(item *sendItem) {
 // request for it is out (from this or another process) and its intent's
 // lease runs; w's stale messages are finished and the rest stay in w.
 func (s *Session) changed(w userWork, rec state.Record, now time.Time) (item *sendItem, live bool) {
-	fresh := w.entries[:0:0]
-	for _, en := range w.entries {
+	// fresh is w.entries itself until a stale message is met: most users
+	// have none, and need no copy.
+	fresh, copied := w.entries, false
+	for i, en := range w.entries {
 		stale := rec.Stale(en.ch.Pos)
 		if s.p.cfg.Force {
 			stale = rec.Superseded(en.ch.Pos)
@@ -143,8 +145,13 @@ func (s *Session) changed(w userWork, rec state.Record, now time.Time) (item *se
 		// reach Iterable after it.
 		stale = stale || rec.BeforeIntent(en.ch.Pos)
 		if !stale {
-			fresh = append(fresh, en)
+			if copied {
+				fresh = append(fresh, en)
+			}
 			continue
+		}
+		if !copied {
+			fresh, copied = append(w.entries[:0:0], w.entries[:i]...), true
 		}
 		s.p.stats.Stale.Add(1)
 		s.finish(en.msg)

@@ -107,6 +107,7 @@ func (e *engine) run(ctx, work context.Context) {
 		select {
 		case en := <-e.in:
 			e.add(en, now)
+			e.addWaiting(now)
 		case outC <- next:
 			next = nil
 		case ids := <-e.settled:
@@ -152,6 +153,25 @@ func (e *engine) wait(work context.Context) {
 				delete(e.inflight, w.id)
 			}
 		case <-work.Done():
+			return
+		}
+	}
+}
+
+// inBurst bounds how many more waiting messages the engine takes before
+// it looks at its timers and its other channels again.
+const inBurst = 256
+
+// addWaiting takes the messages already waiting on in, up to inBurst: the
+// loop's bookkeeping (the clock, the timer, a select over every channel)
+// costs more than adding one message, and a backlog arrives many at a time.
+// The bound keeps outcomes and dispatch from waiting behind a long backlog.
+func (e *engine) addWaiting(now time.Time) {
+	for range inBurst {
+		select {
+		case en := <-e.in:
+			e.add(en, now)
+		default:
 			return
 		}
 	}

@@ -95,7 +95,9 @@ func (s *Session) retryIterable(ctx context.Context, call func(context.Context) 
 // losing or dead-lettering anything. An error wrapped in permanent ends it
 // at once.
 func (s *Session) retry(ctx context.Context, what string, op func() error) error {
-	b := s.backoff(0)
+	// The backoff is made at the first failure: every message's decode
+	// comes through here, and nearly all succeed at once.
+	var b *backoff.ExponentialBackOff
 	for {
 		err := op()
 		var perm permanent
@@ -104,6 +106,9 @@ func (s *Session) retry(ctx context.Context, what string, op func() error) error
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if b == nil {
+			b = s.backoff(0)
 		}
 		wait := b.NextBackOff()
 		s.p.Log.Warn("retrying", "op", what, "err", err, "in", wait)

@@ -145,8 +145,14 @@ func (s *Session) Handle(ctx context.Context, m change.Message) bool {
 
 // decode decodes m, retrying while what decoding depends on is unavailable.
 func (s *Session) decode(ctx context.Context, m change.Message) (change.Row, error) {
-	var row change.Row
-	err := s.retry(ctx, "decode (schema registry)", func() (err error) {
+	// Nearly every message decodes at the first try; only a schema
+	// registry out of reach takes the retry loop (and its closure, which
+	// would put row on the heap for every message).
+	row, err := s.p.Decoder.DecodeContext(ctx, m.Key, m.Value)
+	if err == nil || !errors.Is(err, cdc.ErrUnavailable) {
+		return row, err
+	}
+	err = s.retry(ctx, "decode (schema registry)", func() (err error) {
 		row, err = s.p.Decoder.DecodeContext(ctx, m.Key, m.Value)
 		if err != nil && !errors.Is(err, cdc.ErrUnavailable) {
 			return permanent{err}

@@ -204,23 +204,32 @@ func (s *Store) layout(ctx context.Context, id uint32) ([]string, error) {
 
 // Changed returns the attributes of attrs whose value differs from what the
 // record says Iterable last accepted, or that it has no fingerprint for.
-// It reuses attrs' backing array when nothing is dropped.
+// It returns attrs itself when nothing is dropped and an empty slice when
+// everything is, so the common cases (every attribute changed, none
+// changed) allocate nothing.
 func (s *Store) Changed(r Record, attrs []change.Attr) []change.Attr {
-	var out []change.Attr
-	for i, a := range attrs {
+	var flags [64]bool
+	same := flags[:0] // same[i]: attrs[i] is unchanged
+	n := 0
+	for _, a := range attrs {
 		j, ok := s.slot[a.Name]
-		if ok && j < len(r.fps) && r.fps[j] != 0 && r.fps[j] == fingerprint(a) {
-			if out == nil {
-				out = append(make([]change.Attr, 0, len(attrs)), attrs[:i]...)
-			}
-			continue
-		}
-		if out != nil {
-			out = append(out, a)
+		unchanged := ok && j < len(r.fps) && r.fps[j] != 0 && r.fps[j] == fingerprint(a)
+		same = append(same, unchanged)
+		if unchanged {
+			n++
 		}
 	}
-	if out == nil {
+	switch n {
+	case 0:
 		return attrs
+	case len(attrs):
+		return attrs[:0:0]
+	}
+	out := make([]change.Attr, 0, len(attrs)-n)
+	for i, a := range attrs {
+		if !same[i] {
+			out = append(out, a)
+		}
 	}
 	return out
 }
