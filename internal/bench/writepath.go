@@ -101,8 +101,8 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 func waitSending(ctx context.Context, e *env, group string, ins []*instance) (time.Time, error) {
 	jctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if _, err := e.kafka.WaitGroupStable(jctx, group, len(ins)); err != nil {
-		return time.Time{}, fmt.Errorf("consumer group %s not stable with %d members: %w", group, len(ins), err)
+	if err := e.waitGroupStable(jctx, group, len(ins)); err != nil {
+		return time.Time{}, err
 	}
 	base := make([]int64, len(ins))
 	for i, in := range ins {
