@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/attrsync/attrsync/internal/sim"
@@ -16,6 +17,9 @@ type writeResult struct {
 	users     int64         // users in bulkUpdate requests accepted within the window
 	requests  int64         // requests accepted within the window
 	tooMany   int           // 429 answers over the whole scenario
+	// tooManyAt are the times of the 429 answers from starting the
+	// instances, to tell those of joins and rebalances from the window's.
+	tooManyAt []time.Duration
 	joined    time.Duration // from starting the instances to the window
 }
 
@@ -40,12 +44,6 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 		return res, err
 	}
 	defer e.deleteTopic(topic)
-	// Joining takes a few seconds more with three members; the margin keeps
-	// the backlog from running dry before the window ends.
-	backlog := int((opts.WriteWindow + 8*time.Second).Seconds() * theoreticalUsersPerSecond)
-	if err := e.produceUpdates(ctx, g, topic, backlog, 1); err != nil {
-		return res, err
-	}
 
 	iter := sim.New(sim.Options{APIKey: apiKey, DiscardBodies: true}) // Iterable's limits
 	srv, url, err := serve(iter)
@@ -70,7 +68,22 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 		}
 		ins = append(ins, in)
 	}
-	start, err := waitSending(ctx, e, group, ins)
+	// The backlog is produced once the group is stable: produced before,
+	// it was drained by the first members while the others were still
+	// joining, which on a slow machine took longer than the backlog lasted,
+	// and a member left without messages never sent. The margin covers
+	// producing it and every member's first request.
+	jctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = e.waitGroupStable(jctx, group, len(ins))
+	cancel()
+	if err == nil {
+		backlog := int((opts.WriteWindow + 8*time.Second).Seconds() * theoreticalUsersPerSecond)
+		err = e.produceUpdates(ctx, g, topic, backlog, 1)
+	}
+	var start time.Time
+	if err == nil {
+		start, err = waitSending(ctx, ins)
+	}
 	if err == nil {
 		select {
 		case <-time.After(opts.WriteWindow):
@@ -84,6 +97,9 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 	}
 	for _, r := range iter.Requests() {
 		done := r.Time.Add(r.Duration)
+		if r.Endpoint == sim.EndpointBulkUpdate && r.Status == 429 {
+			res.tooManyAt = append(res.tooManyAt, r.Time.Sub(begin).Round(10*time.Millisecond))
+		}
 		if r.Endpoint == sim.EndpointBulkUpdate && r.Status == 200 && !done.Before(start) && !done.After(end) {
 			res.users += int64(r.Users)
 			res.requests++
@@ -95,29 +111,23 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 	return res, nil
 }
 
-// waitSending waits until the group is stable with every instance in it
-// and each has had a request answered since, and returns that moment: the
-// start of the sustained window, after joins and rebalances.
-func waitSending(ctx context.Context, e *env, group string, ins []*instance) (time.Time, error) {
-	jctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := e.waitGroupStable(jctx, group, len(ins)); err != nil {
-		return time.Time{}, err
-	}
-	base := make([]int64, len(ins))
-	for i, in := range ins {
-		base[i] = in.stats().Requests
-	}
+// waitSending waits until each instance has had a request answered and
+// returns that moment: the start of the sustained window.
+func waitSending(ctx context.Context, ins []*instance) (time.Time, error) {
 	t, err := waitUntil(ctx, time.Minute, 5*time.Millisecond, func() bool {
-		for i, in := range ins {
-			if in.stats().Requests <= base[i] {
+		for _, in := range ins {
+			if in.stats().Requests == 0 {
 				return false
 			}
 		}
 		return true
 	})
 	if err != nil {
-		return t, fmt.Errorf("instances not all sending: %w", err)
+		var states []string
+		for i, in := range ins {
+			states = append(states, fmt.Sprintf("instance %d: %s", i+1, progress(in.stats())))
+		}
+		return t, fmt.Errorf("instances not all sending: %w (%s)", err, strings.Join(states, "; "))
 	}
 	return t, nil
 }
