@@ -14,9 +14,9 @@ import (
 type writeResult struct {
 	instances int
 	window    time.Duration
-	users     int64         // users in bulkUpdate requests accepted within the window
-	requests  int64         // requests accepted within the window
-	tooMany   int           // 429 answers over the whole scenario
+	users     int64 // users in bulkUpdate requests accepted within the window
+	requests  int64 // requests accepted within the window
+	tooMany   int   // 429 answers over the whole scenario
 	// tooManyAt are the times of the 429 answers from starting the
 	// instances, to tell those of joins and rebalances from the window's.
 	tooManyAt []time.Duration
