@@ -44,6 +44,12 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 		return res, err
 	}
 	defer e.deleteTopic(topic)
+	// Joining takes a few seconds more with three members; the margin keeps
+	// the backlog from running dry before the window ends.
+	backlog := int((opts.WriteWindow + 8*time.Second).Seconds() * theoreticalUsersPerSecond)
+	if err := e.produceUpdates(ctx, g, topic, backlog, 1); err != nil {
+		return res, err
+	}
 
 	iter := sim.New(sim.Options{APIKey: apiKey, DiscardBodies: true}) // Iterable's limits
 	srv, url, err := serve(iter)
@@ -68,17 +74,22 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 		}
 		ins = append(ins, in)
 	}
-	// The backlog is produced once the group is stable: produced before,
-	// it was drained by the first members while the others were still
-	// joining, which on a slow machine took longer than the backlog lasted,
-	// and a member left without messages never sent. The margin covers
-	// producing it and every member's first request.
+	// The first members drain the backlog while the others join, which on
+	// a loaded machine took longer than the margin lasted: a member left
+	// without messages never sent ("instances not all sending"). Once the
+	// group is stable, what was consumed meanwhile is produced again, so
+	// the window starts with the whole backlog ahead.
 	jctx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = e.waitGroupStable(jctx, group, len(ins))
 	cancel()
 	if err == nil {
-		backlog := int((opts.WriteWindow + 8*time.Second).Seconds() * theoreticalUsersPerSecond)
-		err = e.produceUpdates(ctx, g, topic, backlog, 1)
+		var consumed int64
+		for _, in := range ins {
+			consumed += in.stats().Consumed
+		}
+		if consumed > 0 {
+			err = e.produceUpdates(ctx, g, topic, int(consumed), 1)
+		}
 	}
 	var start time.Time
 	if err == nil {
