@@ -2,11 +2,12 @@
 // SPEC §5 and prints one table in which every figure sits beside a baseline
 // from the same run. It is what `make bench` runs (through ./cmd).
 //
-// Everything runs in one process against real components: a redis-server
-// child process (internal/redisserver), an in-process Kafka-protocol broker
-// (franz-go's kfake), the Iterable simulator (internal/sim) over loopback
-// HTTP, and pipelines built by pipeline.Build from YAML, as `attrsync run`
-// builds them. The scenarios, in order:
+// It runs against real components: a redis-server child process
+// (internal/redisserver), a Kafka-protocol broker (franz-go's kfake in this
+// process, or a real broker in its own, Options.Brokers), the Iterable
+// simulator (internal/sim) over loopback HTTP, and pipelines built from
+// YAML as `attrsync run` builds them, in this process, except for the last
+// scenario's, which is the attrsync binary itself. The scenarios, in order:
 //
 //   - warm-up: every user's snapshot event is decoded, mapped and written to
 //     Redis through state.Store, as the pipeline would after Iterable
@@ -21,6 +22,10 @@
 //   - live: events produced at a steady rate while a pipeline runs against
 //     the enforced limit; source timestamp to acceptance, per event, beside
 //     source timestamp to arrival at bare readers.
+//   - attrsync run's memory: the binary, built without the race detector
+//     and started as a child process at default settings, syncs a snapshot
+//     backlog and one five times larger, each waiting in Kafka before it
+//     starts; its peak RSS is read from /proc/<pid>/status.
 //
 // The broker and the simulator share the two cores and the memory of the
 // process with the pipeline, and so do the baselines: the ratios compare
