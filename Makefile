@@ -117,9 +117,25 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/cdc
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeBinary$$' -fuzztime=$(FUZZTIME) ./internal/cdc
 
-## bench: throughput and memory figures beside their baselines (needs redis-server)
+## bench: throughput and memory figures beside their baselines (needs
+## redis-server). BROKER=kfake (the default) runs franz-go's in-process
+## broker; BROKER=real starts a real Apache Kafka broker in its own process,
+## as test-kafka does, so the broker's work and memory stay out of the
+## bench's process. BENCH_FLAGS passes more flags (-quick, -users N, ...).
+BROKER ?= kfake
 bench: deps-test
-	$(GO) run ./internal/bench/cmd
+	@set -e; \
+	case "$(BROKER)" in \
+	kfake) ;; \
+	real) \
+	  export ATTRSYNC_KAFKA_DIR="$${TMPDIR:-/tmp}/attrsync-kafka-bench-$$$$"; \
+	  trap '$(KAFKA_SH) stop' EXIT; \
+	  broker_env=$$($(KAFKA_SH) start); \
+	  export $$broker_env; \
+	  echo "kafka: broker on $$ATTRSYNC_KAFKA_BROKERS"; ;; \
+	*) echo "BROKER=$(BROKER): want kfake or real" >&2; exit 2; ;; \
+	esac; \
+	$(GO) run ./internal/bench/cmd -broker $(BROKER) $(BENCH_FLAGS)
 
 ## deps-test: install what the tests need and the machine lacks (Debian or
 ## Ubuntu; as root or through sudo). It installs nothing when all is there.

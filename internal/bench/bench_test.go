@@ -22,7 +22,9 @@ func TestQuickRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts redis-server and runs every scenario")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Four minutes: the run builds the attrsync binary for its child
+	// process rows, and the 2-core CI machine is shared.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var log bytes.Buffer
 	table, err := Run(ctx, QuickOptions(), &log)

@@ -16,6 +16,8 @@ const (
 
 // syncSpec is what differs between the scenarios' configurations.
 type syncSpec struct {
+	// name is sync.name; syncName when empty.
+	name     string
 	brokers  []string
 	topic    string
 	group    string
@@ -65,10 +67,18 @@ shutdown_grace: 10s
 // attributeCount is the number of attributes syncYAML maps.
 const attributeCount = 10
 
-func (s syncSpec) config() (*config.Config, error) {
-	yaml := fmt.Sprintf(syncYAML, syncName, s.brokers[0], s.topic, s.group, s.redisURL, s.iterURL, apiKey,
+// yaml is the config file of the sync.
+func (s syncSpec) yaml() string {
+	name := s.name
+	if name == "" {
+		name = syncName
+	}
+	return fmt.Sprintf(syncYAML, name, s.brokers[0], s.topic, s.group, s.redisURL, s.iterURL, apiKey,
 		s.maxWait, s.bulkPerSecond, s.scope)
-	cfg, err := config.Parse([]byte(yaml), func(string) (string, bool) { return "", false })
+}
+
+func (s syncSpec) config() (*config.Config, error) {
+	cfg, err := config.Parse([]byte(s.yaml()), func(string) (string, bool) { return "", false })
 	if err != nil {
 		return nil, fmt.Errorf("bench config: %w", err)
 	}

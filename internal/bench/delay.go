@@ -59,10 +59,10 @@ func liveDelay(ctx context.Context, e *env, g *generator, opts Options) (delayRe
 		return res, err
 	}
 	jctx, cancel := context.WithTimeout(ctx, time.Minute)
-	_, err = e.kafka.WaitGroupStable(jctx, group, 1)
+	err = e.waitGroupStable(jctx, group, 1)
 	cancel()
 	if err != nil {
-		return res, errors.Join(fmt.Errorf("consumer group %s not stable: %w", group, err), in.close())
+		return res, errors.Join(err, in.close())
 	}
 
 	bare := startBareTimer(ctx, e.brokers, topic, opts.Partitions)
@@ -75,8 +75,16 @@ func liveDelay(ctx context.Context, e *env, g *generator, opts Options) (delayRe
 			err = fmt.Errorf("live pipeline: %w; %s", err, progress(in.stats()))
 		}
 	}
-	bareDelays, bareErr := bare.stop(e.endOffsets(topic))
-	if err := errors.Join(err, bareErr, in.close()); err != nil {
+	ends, endErr := e.endOffsets(topic, opts.Partitions)
+	var bareDelays []time.Duration
+	var bareErr error
+	if endErr == nil {
+		bareDelays, bareErr = bare.stop(ends)
+	} else {
+		bare.cancel()
+		bare.wg.Wait()
+	}
+	if err := errors.Join(err, endErr, bareErr, in.close()); err != nil {
 		return res, err
 	}
 

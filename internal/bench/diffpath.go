@@ -36,7 +36,10 @@ func diffPath(ctx context.Context, e *env, g *generator, opts Options, rss *rssT
 	if err := e.produceUpdates(ctx, g, topic, opts.Events, changeRate); err != nil {
 		return res, err
 	}
-	ends := e.endOffsets(topic)
+	ends, err := e.endOffsets(topic, opts.Partitions)
+	if err != nil {
+		return res, err
+	}
 
 	if err := res.bareOnce(ctx, e, rss, topic, ends); err != nil {
 		return res, err

@@ -23,6 +23,14 @@ type Options struct {
 	// the pipeline's, not a growing backlog's.
 	LiveRate     int
 	LiveDuration time.Duration
+	// SnapshotUsers is the smaller initial-snapshot backlog `attrsync run`
+	// syncs as a child process for its peak RSS rows; the larger one is
+	// five times as many users.
+	SnapshotUsers int
+	// Brokers, when set, are the bootstrap addresses of a real Kafka broker
+	// to run against instead of the in-process kfake (`make bench
+	// BROKER=real`).
+	Brokers []string
 	// CPUProfile, when set, is the path prefix of CPU profiles of the
 	// diff-path pipeline runs (<prefix>.diff0.pprof and so on), which leave
 	// out producing, warm-up and the baseline.
@@ -36,7 +44,8 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Users: 1_000_000, Events: 200_000, Partitions: 6,
-		WriteWindow: 10 * time.Second, LiveRate: 2500, LiveDuration: 8 * time.Second, Seed: 1,
+		WriteWindow: 10 * time.Second, LiveRate: 2500, LiveDuration: 8 * time.Second,
+		SnapshotUsers: 200_000, Seed: 1,
 	}
 }
 
@@ -45,14 +54,15 @@ func DefaultOptions() Options {
 func QuickOptions() Options {
 	return Options{
 		Users: 10_000, Events: 10_000, Partitions: 6,
-		WriteWindow: time.Second, LiveRate: 1000, LiveDuration: time.Second, Seed: 1,
+		WriteWindow: time.Second, LiveRate: 1000, LiveDuration: time.Second,
+		SnapshotUsers: 2_000, Seed: 1,
 	}
 }
 
 func (o Options) validate() error {
 	switch {
-	case o.Users <= 0 || o.Events <= 0:
-		return errors.New("bench: users and events must be positive")
+	case o.Users <= 0 || o.Events <= 0 || o.SnapshotUsers <= 0:
+		return errors.New("bench: users, events and snapshot users must be positive")
 	case o.Partitions < 3:
 		return errors.New("bench: at least 3 partitions, one per write-path instance")
 	case o.WriteWindow <= 0 || o.LiveDuration <= 0 || o.LiveRate <= 0:

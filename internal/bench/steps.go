@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -68,9 +69,21 @@ func (r *runner) write(instances int, metric string) {
 		Metric: metric, Value: fmt.Sprintf("%s users/s", thousands(int64(ups))),
 		Baseline: fmt.Sprintf("%s users/s (5 req/s × 1000)", thousands(theoreticalUsersPerSecond)),
 		Versus:   fmt.Sprintf("%.1f %%", 100*ups/theoreticalUsersPerSecond),
-		Notes: fmt.Sprintf("429s received: %d; %d requests accepted in the %.1f s window, which opened %.1f s after start (group join)",
-			w.tooMany, w.requests, w.window.Seconds(), w.joined.Seconds()),
+		Notes: fmt.Sprintf("429s received: %d%s; %d requests accepted in the %.1f s window, which opened %.1f s after start (group join, then the backlog produced)",
+			w.tooMany, tooManyWhen(w.tooManyAt), w.requests, w.window.Seconds(), w.joined.Seconds()),
 	})
+}
+
+// tooManyWhen says when 429s came, from the start of the instances.
+func tooManyWhen(at []time.Duration) string {
+	if len(at) == 0 {
+		return ""
+	}
+	s := make([]string, len(at))
+	for i, d := range at {
+		s[i] = fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return " (at " + strings.Join(s, ", ") + " after start)"
 }
 
 func (r *runner) live() {

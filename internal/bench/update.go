@@ -89,20 +89,7 @@ func updateDrain(ctx context.Context, e *env, opts Options, n int, primed bool) 
 		return res, err
 	}
 	defer e.deleteTopic(topic)
-	g := newGenerator(n, opts.Seed)
-	p := e.producer(topic, 5000)
-	now := time.Now()
-	for lo := 0; lo < n; lo += 5000 {
-		evs := make([]event, 0, 5000)
-		for i := lo; i < min(lo+5000, n); i++ {
-			evs = append(evs, g.create(i, now))
-		}
-		if err := p.write(ctx, evs); err != nil {
-			p.close()
-			return res, err
-		}
-	}
-	if err := p.close(); err != nil {
+	if _, err := e.produceSnapshot(ctx, newGenerator(n, opts.Seed), topic); err != nil {
 		return res, err
 	}
 

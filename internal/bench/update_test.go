@@ -24,7 +24,7 @@ func TestUpdateModeRows(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	e, err := startEnv()
+	e, err := startEnv(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/attrsync/attrsync/internal/sim"
@@ -13,9 +14,12 @@ import (
 type writeResult struct {
 	instances int
 	window    time.Duration
-	users     int64         // users in bulkUpdate requests accepted within the window
-	requests  int64         // requests accepted within the window
-	tooMany   int           // 429 answers over the whole scenario
+	users     int64 // users in bulkUpdate requests accepted within the window
+	requests  int64 // requests accepted within the window
+	tooMany   int   // 429 answers over the whole scenario
+	// tooManyAt are the times of the 429 answers from starting the
+	// instances, to tell those of joins and rebalances from the window's.
+	tooManyAt []time.Duration
 	joined    time.Duration // from starting the instances to the window
 }
 
@@ -70,7 +74,27 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 		}
 		ins = append(ins, in)
 	}
-	start, err := waitSending(ctx, e, group, ins)
+	// The first members drain the backlog while the others join, which on
+	// a loaded machine took longer than the margin lasted: a member left
+	// without messages never sent ("instances not all sending"). Once the
+	// group is stable, what was consumed meanwhile is produced again, so
+	// the window starts with the whole backlog ahead.
+	jctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = e.waitGroupStable(jctx, group, len(ins))
+	cancel()
+	if err == nil {
+		var consumed int64
+		for _, in := range ins {
+			consumed += in.stats().Consumed
+		}
+		if consumed > 0 {
+			err = e.produceUpdates(ctx, g, topic, int(consumed), 1)
+		}
+	}
+	var start time.Time
+	if err == nil {
+		start, err = waitSending(ctx, ins)
+	}
 	if err == nil {
 		select {
 		case <-time.After(opts.WriteWindow):
@@ -84,6 +108,9 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 	}
 	for _, r := range iter.Requests() {
 		done := r.Time.Add(r.Duration)
+		if r.Endpoint == sim.EndpointBulkUpdate && r.Status == 429 {
+			res.tooManyAt = append(res.tooManyAt, r.Time.Sub(begin).Round(10*time.Millisecond))
+		}
 		if r.Endpoint == sim.EndpointBulkUpdate && r.Status == 200 && !done.Before(start) && !done.After(end) {
 			res.users += int64(r.Users)
 			res.requests++
@@ -95,29 +122,23 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 	return res, nil
 }
 
-// waitSending waits until the group is stable with every instance in it
-// and each has had a request answered since, and returns that moment: the
-// start of the sustained window, after joins and rebalances.
-func waitSending(ctx context.Context, e *env, group string, ins []*instance) (time.Time, error) {
-	jctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if _, err := e.kafka.WaitGroupStable(jctx, group, len(ins)); err != nil {
-		return time.Time{}, fmt.Errorf("consumer group %s not stable with %d members: %w", group, len(ins), err)
-	}
-	base := make([]int64, len(ins))
-	for i, in := range ins {
-		base[i] = in.stats().Requests
-	}
+// waitSending waits until each instance has had a request answered and
+// returns that moment: the start of the sustained window.
+func waitSending(ctx context.Context, ins []*instance) (time.Time, error) {
 	t, err := waitUntil(ctx, time.Minute, 5*time.Millisecond, func() bool {
-		for i, in := range ins {
-			if in.stats().Requests <= base[i] {
+		for _, in := range ins {
+			if in.stats().Requests == 0 {
 				return false
 			}
 		}
 		return true
 	})
 	if err != nil {
-		return t, fmt.Errorf("instances not all sending: %w", err)
+		var states []string
+		for i, in := range ins {
+			states = append(states, fmt.Sprintf("instance %d: %s", i+1, progress(in.stats())))
+		}
+		return t, fmt.Errorf("instances not all sending: %w (%s)", err, strings.Join(states, "; "))
 	}
 	return t, nil
 }

@@ -8,10 +8,15 @@ import (
 )
 
 // messageOverhead is what a held message costs beyond its key, value and
-// headers: the decoded change, its place in the coalescing maps and queues,
-// and the bookkeeping here. It was measured with a heap profile of a run on
-// a large backlog (see README, "Memory").
-const messageOverhead = 640
+// headers: the decoded row and change, its place in the coalescing maps and
+// queues, its share of a request being built, and the bookkeeping here.
+// It was measured from the live heap of `attrsync run` (GODEBUG=gctrace=1)
+// on the bench's 10-attribute snapshot backlog at budgets of 8, 32 and
+// 64 MiB: each budgeted byte held 1.4 bytes of live heap when this was
+// 640, about 2 KB per message beyond its 2.8 KB value. Undercounted, the
+// budget let 64 MiB hold 106 MB live and the process peak above 256 MiB
+// RSS (see README, "Memory").
+const messageOverhead = 2048
 
 // costOf is how much of the held-message budget m takes until it finishes.
 func costOf(m change.Message) int64 {

@@ -187,7 +187,9 @@ func TestBudgetBoundsHeldMessages(t *testing.T) {
 	produceN(k, topic, 500)
 	rec := &recorder{hold: func(change.Position) bool { return true }}
 	cfg := groupConfig("g", topic)
-	cfg.MaxHeldBytes = 20 * 700 // about 20 small messages
+	// Room for about 20 of these tiny messages: each counts its few bytes
+	// plus the fixed overhead of a held message (2048 bytes).
+	cfg.MaxHeldBytes = 20 * 2060 // about 20 small messages
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go func() { _ = kafka.RunGroup(ctx, connTo(t, k), cfg, rec.start) }()
@@ -241,7 +243,9 @@ func TestBudgetIsFreeAfterARebalance(t *testing.T) {
 	produceN(k, topic, 400)
 	held := &recorder{hold: func(change.Position) bool { return true }}
 	cfg := groupConfig("g", topic)
-	cfg.MaxHeldBytes = 20 * 700
+	// Room for about 20 of these tiny messages: each counts its few bytes
+	// plus the fixed overhead of a held message (2048 bytes).
+	cfg.MaxHeldBytes = 20 * 2060
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go func() { _ = kafka.RunGroup(ctx, connTo(t, k), cfg, held.start) }()

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -8,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,13 +19,47 @@ import (
 // BuildAttrsync builds cmd/attrsync with the race detector into dir and
 // returns the executable's path. Call it from TestMain.
 func BuildAttrsync(dir string) (string, error) {
-	bin := filepath.Join(dir, "attrsync")
-	build := exec.Command("go", "build", "-race", "-o", bin, "github.com/attrsync/attrsync/cmd/attrsync")
+	return build(dir, "attrsync", "-race")
+}
+
+// BuildAttrsyncPlain builds cmd/attrsync without the race detector into
+// dir and returns the executable's path: the binary users run, for
+// measuring its memory. The race detector's shadow memory is several times
+// the heap it watches and would swamp what is measured.
+func BuildAttrsyncPlain(dir string) (string, error) {
+	return build(dir, "attrsync-plain")
+}
+
+func build(dir, name string, flags ...string) (string, error) {
+	bin := filepath.Join(dir, name)
+	args := append(append([]string{"build"}, flags...), "-o", bin, "github.com/attrsync/attrsync/cmd/attrsync")
+	build := exec.Command("go", args...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return "", fmt.Errorf("build attrsync: %w", err)
 	}
 	return bin, nil
+}
+
+// VmHWM returns the peak resident set size of process pid in KiB, as Linux
+// keeps it in /proc/<pid>/status. It can be read only while the process
+// runs: once it exited, the kernel no longer reports it.
+func VmHWM(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("no VmHWM in /proc/" + strconv.Itoa(pid) + "/status (the process exited?)")
 }
 
 // RunWithAttrsync is a TestMain body for packages that run the binary: it
@@ -101,6 +138,9 @@ func StartProc(t testing.TB, binary, dir string, env []string, args ...string) *
 	})
 	return p
 }
+
+// Pid is the process's ID.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 
 // Signal sends sig to the process.
 func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
