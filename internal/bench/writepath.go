@@ -44,10 +44,7 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 		return res, err
 	}
 	defer e.deleteTopic(topic)
-	// Joining takes a few seconds more with three members; the margin keeps
-	// the backlog from running dry before the window ends.
-	backlog := int((opts.WriteWindow + 8*time.Second).Seconds() * theoreticalUsersPerSecond)
-	if err := e.produceUpdates(ctx, g, topic, backlog, 1); err != nil {
+	if err := e.produceUpdates(ctx, g, topic, writeBacklog(opts), 1); err != nil {
 		return res, err
 	}
 
@@ -120,6 +117,15 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 	res.joined = start.Sub(begin)
 	res.tooMany = iter.Stats().TooManyRequests
 	return res, nil
+}
+
+// writeBacklog is how many changed users the write path produces: more
+// than the window can drain at Iterable's ceiling. Joining takes a few
+// seconds more with three members; the margin keeps the backlog from
+// running dry before the window ends. The generator must hold many more
+// users than this, or repeats of one user coalesce and the backlog shrinks.
+func writeBacklog(opts Options) int {
+	return int((opts.WriteWindow + 8*time.Second).Seconds() * theoreticalUsersPerSecond)
 }
 
 // waitSending waits until each instance has had a request answered and
