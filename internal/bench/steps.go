@@ -114,7 +114,10 @@ func (r *runner) peakRSS() {
 	r.rss.observe()
 	overall := r.rss.overall
 	row := Row{Metric: MetricPeakRSS, Value: mib(overall),
-		Notes: "whole run; the in-process broker holds each scenario's topic, the simulator runs in-process too"}
+		Notes: "whole run; the simulator runs in-process"}
+	if r.e.kafka != nil {
+		row.Notes += ", and kfake holds each scenario's topic in this process"
+	}
 	if r.barePeak > 0 {
 		row.Baseline = mib(r.barePeak) + " peak while bare kafka-go read"
 		row.Versus = "+" + mib(overall-r.barePeak)
