@@ -1,11 +1,10 @@
 package bench
 
 import (
-	"bufio"
 	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
+
+	"github.com/attrsync/attrsync/internal/testenv"
 )
 
 // rssTracker measures the peak resident set size of phases of the run and
@@ -39,19 +38,8 @@ func (t *rssTracker) observe() int64 {
 	return hwm
 }
 
-// vmHWM returns VmHWM from /proc/self/status in KiB, 0 if unavailable.
+// vmHWM is this process's VmHWM in KiB, 0 if unavailable.
 func vmHWM() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
-		}
-	}
-	return 0
+	n, _ := testenv.VmHWM(os.Getpid())
+	return n
 }

@@ -1,12 +1,10 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -127,18 +125,18 @@ func runSnapshot(ctx context.Context, e *env, bin string, opts Options, users in
 	if err != nil {
 		return res, err
 	}
-	defer p.kill()
+	defer p.Kill()
 
 	// Enough for the backlog at Iterable's ceiling three times over, plus
 	// starting and joining.
 	limit := 3*time.Duration(float64(users)/theoreticalUsersPerSecond*float64(time.Second)) + 90*time.Second
 	lastCheck := time.Time{}
 	_, err = waitUntil(ctx, limit, 100*time.Millisecond, func() bool {
-		if hwm, err := p.vmHWM(); err == nil {
+		if hwm, err := p.PeakRSS(); err == nil {
 			res.peak = max(res.peak, hwm)
 		}
-		if p.exited() || iter.Stats().UsersCreated < users || time.Since(lastCheck) < 500*time.Millisecond {
-			return p.exited()
+		if p.Exited() || iter.Stats().UsersCreated < users || time.Since(lastCheck) < 500*time.Millisecond {
+			return p.Exited()
 		}
 		lastCheck = time.Now()
 		got, err := e.committed(name, topic, opts.Partitions)
@@ -152,23 +150,23 @@ func runSnapshot(ctx context.Context, e *env, bin string, opts Options, users in
 		}
 		return true
 	})
-	res.took = time.Since(p.started)
-	if err == nil && p.exited() {
+	res.took = time.Since(p.Started)
+	if err == nil && p.Exited() {
 		err = errors.New("attrsync run exited before the backlog was synced")
 	}
 	if err == nil {
 		// The high-water mark is the peak of the whole run: read it once
 		// more, last, while the process still runs.
 		var hwm int64
-		if hwm, err = p.vmHWM(); err == nil {
+		if hwm, err = p.PeakRSS(); err == nil {
 			res.peak = max(res.peak, hwm)
 		}
 	}
 	if err == nil {
-		err = p.stop(30 * time.Second)
+		err = stopChild(p, 30*time.Second)
 	}
 	if err != nil {
-		return res, fmt.Errorf("%w; Iterable accepted %d of %d users; log %s", err, iter.Stats().UsersCreated, users, p.tail())
+		return res, fmt.Errorf("%w; Iterable accepted %d of %d users; log %s", err, iter.Stats().UsersCreated, users, p.Tail(3000))
 	}
 	st := iter.Stats()
 	res.requests = st.Requests[sim.EndpointBulkUpdate][200]
@@ -176,86 +174,27 @@ func runSnapshot(ctx context.Context, e *env, bin string, opts Options, users in
 	return res, nil
 }
 
-// child is an attrsync process the bench started.
-type child struct {
-	cmd     *exec.Cmd
-	log     string
-	started time.Time
-	done    chan struct{}
-	err     error // Wait's, once done is closed
-}
-
 // startChild runs bin with args, its output going to the file log. The Go
 // runtime's tuning variables of the bench's environment are left out, so
 // the child runs at defaults as a plain `attrsync run` would.
-func startChild(bin, log string, args ...string) (*child, error) {
-	f, err := os.Create(log)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
+func startChild(bin, log string, args ...string) (*testenv.Process, error) {
+	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GOMEMLIMIT=") && !strings.HasPrefix(kv, "GODEBUG=") {
-			cmd.Env = append(cmd.Env, kv)
+			env = append(env, kv)
 		}
 	}
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	c := &child{cmd: cmd, log: log, started: time.Now(), done: make(chan struct{})}
-	go func() {
-		c.err = cmd.Wait()
-		f.Close()
-		close(c.done)
-	}()
-	return c, nil
+	return testenv.Launch(bin, log, env, args...)
 }
 
-func (c *child) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
+// stopChild sends SIGTERM and waits up to d for an exit with status 0.
+func stopChild(p *testenv.Process, d time.Duration) error {
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		return err
 	}
-}
-
-func (c *child) vmHWM() (int64, error) { return testenv.VmHWM(c.cmd.Process.Pid) }
-
-// stop sends SIGTERM and waits up to d for an exit with status 0.
-func (c *child) stop(d time.Duration) error {
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return fmt.Errorf("SIGTERM: %w", err)
+	code, err := p.Wait(d)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("attrsync run exited with status %d after SIGTERM", code)
 	}
-	select {
-	case <-c.done:
-		if c.err != nil {
-			return fmt.Errorf("attrsync run after SIGTERM: %w", c.err)
-		}
-		return nil
-	case <-time.After(d):
-		return fmt.Errorf("attrsync run did not exit within %s of SIGTERM", d)
-	}
-}
-
-// kill ends the process if it still runs.
-func (c *child) kill() {
-	if !c.exited() {
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-}
-
-// tail is the end of the process's log, for errors.
-func (c *child) tail() string {
-	b, err := os.ReadFile(c.log)
-	if err != nil {
-		return err.Error()
-	}
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(bytes.TrimSpace(b))
+	return err
 }

@@ -100,8 +100,7 @@ func ReplaySummaryCount(t testing.TB, summary, name string) int {
 type Proc struct {
 	// Log is the file the process writes stdout and stderr to.
 	Log  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *Process
 }
 
 // StartProc starts binary with args, its environment plus env, writing its
@@ -109,44 +108,27 @@ type Proc struct {
 func StartProc(t testing.TB, binary, dir string, env []string, args ...string) *Proc {
 	t.Helper()
 	logPath := filepath.Join(dir, fmt.Sprintf("attrsync-%d.log", time.Now().UnixNano()))
-	logFile, err := os.Create(logPath)
+	p, err := Launch(binary, logPath, append(os.Environ(), env...), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &Proc{Log: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logFile.Close(); close(p.done) }()
 	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
+		p.Kill()
 		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			if len(b) > 6000 {
-				b = b[len(b)-6000:]
-			}
-			t.Logf("attrsync log %s:\n%s", logPath, b)
+			t.Logf("attrsync log %s:\n%s", logPath, p.Tail(6000))
 		}
 	})
-	return p
+	return &Proc{Log: logPath, proc: p}
 }
 
 // Pid is the process's ID.
-func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+func (p *Proc) Pid() int { return p.proc.Pid() }
 
 // Signal sends sig to the process.
 func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal %v: %v", sig, err)
+	if err := p.proc.Signal(sig); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -154,7 +136,7 @@ func (p *Proc) Signal(t testing.TB, sig syscall.Signal) {
 func (p *Proc) Kill(t testing.TB) {
 	t.Helper()
 	p.Signal(t, syscall.SIGKILL)
-	<-p.done
+	p.proc.Kill()
 }
 
 // Stop sends SIGTERM and returns the exit code once the process exits,
@@ -169,12 +151,11 @@ func (p *Proc) Stop(t testing.TB, d time.Duration) int {
 // test if that takes longer than d.
 func (p *Proc) Wait(t testing.TB, d time.Duration) int {
 	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(d):
-		t.Fatalf("attrsync did not exit within %s", d)
+	code, err := p.proc.Wait(d)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return p.cmd.ProcessState.ExitCode()
+	return code
 }
 
 // Output is everything the process has written so far.
