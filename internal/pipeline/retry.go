@@ -95,11 +95,14 @@ func (s *Session) retryIterable(ctx context.Context, call func(context.Context) 
 // losing or dead-lettering anything. An error wrapped in permanent ends it
 // at once.
 func (s *Session) retry(ctx context.Context, what string, op func() error) error {
-	// The backoff is made at the first failure: every message's decode
-	// comes through here, and nearly all succeed at once.
+	return s.retryAfter(ctx, what, op(), op)
+}
+
+// retryAfter is retry going on from a first attempt that returned err, for
+// callers that make the first attempt themselves (see Session.decode).
+func (s *Session) retryAfter(ctx context.Context, what string, err error, op func() error) error {
 	var b *backoff.ExponentialBackOff
 	for {
-		err := op()
 		var perm permanent
 		if err == nil || errors.As(err, &perm) {
 			return err
@@ -115,6 +118,7 @@ func (s *Session) retry(ctx context.Context, what string, op func() error) error
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
+		err = op()
 	}
 }
 

@@ -147,12 +147,13 @@ func (s *Session) Handle(ctx context.Context, m change.Message) bool {
 func (s *Session) decode(ctx context.Context, m change.Message) (change.Row, error) {
 	// Nearly every message decodes at the first try; only a schema
 	// registry out of reach takes the retry loop (and its closure, which
-	// would put row on the heap for every message).
+	// would put row on the heap for every message), going on from that
+	// first failure rather than asking the registry again at once.
 	row, err := s.p.Decoder.DecodeContext(ctx, m.Key, m.Value)
 	if err == nil || !errors.Is(err, cdc.ErrUnavailable) {
 		return row, err
 	}
-	err = s.retry(ctx, "decode (schema registry)", func() (err error) {
+	err = s.retryAfter(ctx, "decode (schema registry)", err, func() (err error) {
 		row, err = s.p.Decoder.DecodeContext(ctx, m.Key, m.Value)
 		if err != nil && !errors.Is(err, cdc.ErrUnavailable) {
 			return permanent{err}
