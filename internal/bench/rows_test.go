@@ -55,14 +55,8 @@ func TestWritePathRows(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	e := benchEnv(t)
-	// Users enough that the backlog is of distinct users, as in make bench:
-	// with QuickOptions' 10,000, a 10 s window's backlog repeats each user
-	// nine times, coalescing merges the repeats, and the instances run dry
-	// before the window ends.
-	opts.Users = max(opts.Users, 2*writeBacklog(opts))
-	g := newGenerator(opts.Users, opts.Seed)
 	for _, n := range counts {
-		w, err := writePath(ctx, e, g, opts, n)
+		w, err := writePath(ctx, e, opts, n)
 		if err != nil {
 			t.Fatalf("%d instance(s): %v", n, err)
 		}

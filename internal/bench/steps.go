@@ -58,7 +58,7 @@ func (r *runner) diff(rate float64) {
 
 func (r *runner) write(instances int, metric string) {
 	defer r.step("write path, %d instance(s), %s window", instances, r.opts.WriteWindow)()
-	w, err := writePath(r.ctx, r.e, r.g, r.opts, instances)
+	w, err := writePath(r.ctx, r.e, r.opts, instances)
 	r.rss.observe()
 	if err != nil {
 		r.fail(fmt.Errorf("write path, %d instances: %w", instances, err), metric)

@@ -37,13 +37,18 @@ const theoreticalUsersPerSecond = sim.DefaultBulkUpdatePerSecond * 1000
 // limiter in Redis (rate_limit.scope: global), each with its own Redis
 // client and Kafka connections: the code path of separate processes,
 // whose only shared state is Kafka and Redis.
-func writePath(ctx context.Context, e *env, g *generator, opts Options, instances int) (writeResult, error) {
+func writePath(ctx context.Context, e *env, opts Options, instances int) (writeResult, error) {
 	res := writeResult{instances: instances, window: opts.WriteWindow}
 	topic := fmt.Sprintf("bench.write.%d", instances)
 	if err := e.createTopic(topic, opts.Partitions); err != nil {
 		return res, err
 	}
 	defer e.deleteTopic(topic)
+	// A generator of its own, with users enough that the backlog is of
+	// distinct users: repeats of one user coalesce into one, and a backlog
+	// of repeats runs dry long before its size says (the warm-up's
+	// generator has 10,000 users in quick mode).
+	g := newGenerator(2*writeBacklog(opts), opts.Seed)
 	if err := e.produceUpdates(ctx, g, topic, writeBacklog(opts), 1); err != nil {
 		return res, err
 	}
@@ -55,8 +60,11 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 	}
 	defer srv.Close()
 	group := fmt.Sprintf("bench-write-%d", instances)
+	// A state of its own (sync.name): its generator's users are not the
+	// warm-up's, and writing them into the shared state would make later
+	// scenarios' changes look already synced.
 	cfg, err := syncSpec{
-		brokers: e.brokers, topic: topic, group: group, redisURL: e.redis.URL, iterURL: url,
+		name: group, brokers: e.brokers, topic: topic, group: group, redisURL: e.redis.URL, iterURL: url,
 		bulkPerSecond: sim.DefaultBulkUpdatePerSecond, scope: "global", maxWait: time.Second,
 	}.config()
 	if err != nil {
@@ -122,8 +130,7 @@ func writePath(ctx context.Context, e *env, g *generator, opts Options, instance
 // writeBacklog is how many changed users the write path produces: more
 // than the window can drain at Iterable's ceiling. Joining takes a few
 // seconds more with three members; the margin keeps the backlog from
-// running dry before the window ends. The generator must hold many more
-// users than this, or repeats of one user coalesce and the backlog shrinks.
+// running dry before the window ends.
 func writeBacklog(opts Options) int {
 	return int((opts.WriteWindow + 8*time.Second).Seconds() * theoreticalUsersPerSecond)
 }
