@@ -17,9 +17,10 @@ import (
 // 429s (AIMD), shared by every instance under rate_limit.scope global.
 type Iterable struct {
 	*iterable.Client
-	// Bulk paces bulkUpdate; the client does not: the pipeline takes a
-	// turn before each attempt so that a request is cut only when it may
-	// leave.
+	// Bulk paces bulkUpdate: the pipeline takes a turn before each
+	// attempt so that a request is cut only when it may leave; the client
+	// only spaces the departures of the requests it was given
+	// (Bulk.Departures).
 	Bulk *ratelimit.Adaptive
 	// Limiters holds every endpoint's limiter by budget name, for the
 	// pacing metric.
@@ -44,14 +45,16 @@ func NewIterable(cfg *config.Config, rdb redis.UniversalClient, obs pipeline.Obs
 		}
 		return observedLimiter{Adaptive: limiters[name], endpoint: name, obs: obs}
 	}
+	bulk := limiters[ratelimit.BudgetBulkUpdate]
 	client := iterable.New(cfg.IterableBaseURL(), cfg.Iterable.APIKey,
+		iterable.WithBulkUpdateDepartures(bulk.Departures()),
 		iterable.WithLookupLimiter(paced(ratelimit.BudgetLookup)),
 		iterable.WithExportLimiter(paced(ratelimit.BudgetExport)),
 		iterable.WithGetFieldsLimiter(paced(ratelimit.BudgetGetFields)),
 		iterable.WithUpdateEmailLimiter(paced(ratelimit.BudgetUpdateEmail)),
 		iterable.WithDeleteLimiter(paced(ratelimit.BudgetDelete)),
 		iterable.WithUserAgent("attrsync/"+Version), iterable.WithHTTPClient(hc))
-	return &Iterable{Client: client, Bulk: limiters[ratelimit.BudgetBulkUpdate], Limiters: limiters}, nil
+	return &Iterable{Client: client, Bulk: bulk, Limiters: limiters}, nil
 }
 
 // observedLimiter reports every wait of a limiter to the observer, and

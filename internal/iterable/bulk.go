@@ -90,9 +90,10 @@ type bulkResponse struct {
 	InvalidUserIDs    []string                   `json:"invalidUserIds"` // deprecated
 }
 
-// BulkUpdate sends req once through POST /api/users/bulkUpdate, at once:
-// the caller paces bulkUpdate itself, taking a turn before it cuts a request
-// and reporting a 429 it meets (IsRateLimited) to its limiter. A 200 yields
+// BulkUpdate sends req once through POST /api/users/bulkUpdate: the caller
+// paces bulkUpdate itself, taking a turn before it cuts a request and
+// reporting a 429 it meets (IsRateLimited) to its limiter; the client only
+// waits for the request's departure (WithBulkUpdateDepartures). A 200 yields
 // the per-user outcome; any other status an *APIError; no response a
 // *TransportError or ErrTimeout. Retrying is the caller's decision (see
 // IsTransient).
@@ -101,7 +102,7 @@ func (c *Client) BulkUpdate(ctx context.Context, req BulkRequest) (BulkResult, e
 	if !json.Valid(body) {
 		return BulkResult{}, fmt.Errorf("%w: an attribute value is not JSON", ErrInvalidBody)
 	}
-	resp, err := c.do(ctx, nil, http.MethodPost, EndpointBulkUpdate, nil, body)
+	resp, err := c.do(ctx, c.bulk, http.MethodPost, EndpointBulkUpdate, nil, body)
 	if err != nil {
 		return BulkResult{}, err
 	}

@@ -73,6 +73,7 @@ type Client struct {
 	http      *http.Client
 	timeout   time.Duration
 	userAgent string
+	bulk      Limiter
 	lookup    Limiter
 	export    Limiter
 	getFields Limiter
@@ -111,6 +112,15 @@ func WithUserAgent(ua string) Option {
 			c.userAgent = ua
 		}
 	}
+}
+
+// WithBulkUpdateDepartures spaces the moments bulkUpdate requests leave:
+// the caller takes a turn before it cuts a request (see BulkUpdate), and
+// l, waited on once the body is encoded, keeps requests whose preparation
+// took longer or shorter from reaching Iterable closer together than the
+// pace (ratelimit.Departures). l is not told of answers.
+func WithBulkUpdateDepartures(l Limiter) Option {
+	return func(c *Client) { c.bulk = l }
 }
 
 // WithLookupLimiter paces the user lookups (getByEmail and byUserId share

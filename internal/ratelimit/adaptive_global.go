@@ -58,6 +58,20 @@ redis.call("PEXPIRE", KEYS[1], ARGV[3])
 return {"0", f(rate)}
 `
 
+// departScript books the next departure (see Departures): one interval at
+// the shared pace after the last one booked, and not before a pause ends.
+// KEYS[1] is the state hash; ARGV: max, min, ttl ms, now (optional). It
+// returns the wait in ms until the booked departure.
+const departScript = luaPrelude + `
+local now = now_ms(ARGV[4])
+local v = redis.call("HMGET", KEYS[1], "rate", "pause", "dep")
+local rate = pace(v[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+local at = math.max(now, num(v[2]), num(v[3]) + 1000 / rate)
+redis.call("HSET", KEYS[1], "dep", f(at))
+redis.call("PEXPIRE", KEYS[1], ARGV[3])
+return f(at - now)
+`
+
 // feedbackScript applies a 429 (ARGV[1] "t") or a success ("s") to the
 // state, exactly as AIMD.throttled and AIMD.succeeded do. ARGV: kind, max,
 // min, decrease, increase, probe, margin, hold min ms, hold max ms,
@@ -127,6 +141,7 @@ func NewAdaptiveGlobal(rdb redis.UniversalClient, key string, p AIMD) *Adaptive 
 	return newAdaptive(p, &globalBackend{
 		rdb: rdb, key: key, p: p,
 		acquire:  redis.NewScript(acquireScript),
+		depart:   redis.NewScript(departScript),
 		feedback: redis.NewScript(feedbackScript),
 	}, desc)
 }
@@ -137,6 +152,7 @@ type globalBackend struct {
 	key      string
 	p        AIMD
 	acquire  *redis.Script
+	depart   *redis.Script
 	feedback *redis.Script
 	// pause is this process's copy of the pauses it was told of, so that a
 	// 429 is honoured even while Redis cannot be reached.
@@ -189,6 +205,21 @@ func (g *globalBackend) tryAcquire(ctx context.Context) (time.Duration, float64,
 	// Rounded up, so that a refusal never reads as a grant the script did
 	// not record.
 	return time.Duration(math.Ceil(wait * float64(time.Millisecond))), rate, nil
+}
+
+// book books the next departure in the shared state and says how long
+// until it.
+func (g *globalBackend) book(ctx context.Context) (time.Duration, error) {
+	res, err := g.depart.Run(ctx, g.rdb, []string{g.key},
+		fmtFloat(g.p.Max), fmtFloat(g.p.Min), adaptiveTTL.Milliseconds(), g.nowArg()).Text()
+	if err != nil {
+		return 0, fmt.Errorf("ratelimit: adaptive %q: %w", g.key, err)
+	}
+	wait, err := strconv.ParseFloat(res, 64)
+	if err != nil {
+		return 0, fmt.Errorf("ratelimit: adaptive %q: %w", g.key, err)
+	}
+	return time.Duration(math.Ceil(wait * float64(time.Millisecond))), nil
 }
 
 func (g *globalBackend) hold() time.Duration { return g.pause.remaining() }

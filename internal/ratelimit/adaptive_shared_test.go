@@ -30,7 +30,7 @@ func TestAdaptiveGlobalSharesTheQuota(t *testing.T) {
 	for range 2 {
 		lim := NewAdaptiveGlobal(newRedisClient(t, r.Addr), "test:aimd:e2e", tune)
 		lims = append(lims, lim)
-		senders = append(senders, startSender(iterable.New(srv.URL, simKey), lim, 2))
+		senders = append(senders, startSender(iterable.New(srv.URL, simKey), lim, 2, nil))
 	}
 	start := time.Now()
 	at := func(d time.Duration) time.Time { return start.Add(d) }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -31,16 +32,18 @@ func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // sender drives bulkUpdate requests through lim the way the pipeline does
 // (internal/pipeline, takeTurn and report): a few request slots, each
-// taking a turn from lim, sending, and telling lim how Iterable's rate limit
+// taking a turn from lim, preparing the request (prep of the turn's number
+// from 0; nil: no time), sending, and telling lim how Iterable's rate limit
 // took the request. The client itself does not pace bulkUpdate.
 type sender struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-func startSender(c *iterable.Client, lim *Adaptive, slots int) *sender {
+func startSender(c *iterable.Client, lim *Adaptive, slots int, prep func(turn int64) time.Duration) *sender {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &sender{cancel: cancel}
+	var turns atomic.Int64
 	req := iterable.BulkRequest{Users: []iterable.User{{
 		ID:     change.Identifier{Kind: change.Email, Value: "a@example.com"},
 		Fields: []change.Attr{{Name: "n", JSON: []byte("1")}},
@@ -50,6 +53,9 @@ func startSender(c *iterable.Client, lim *Adaptive, slots int) *sender {
 			for ctx.Err() == nil {
 				if _, err := lim.Wait(ctx); err != nil {
 					return // cancelled; a limiter failing otherwise shows as missing requests
+				}
+				if n := turns.Add(1) - 1; prep != nil {
+					time.Sleep(prep(n))
 				}
 				_, err := c.BulkUpdate(ctx, req)
 				report(ctx, lim, err)
@@ -113,7 +119,7 @@ func TestAdaptiveSharesTheQuota(t *testing.T) {
 		c := iterable.New("http://sim.invalid", simKey, iterable.WithHTTPClient(&http.Client{Transport: memTransport{s}}))
 		start := time.Now()
 		at := func(d time.Duration) time.Time { return start.Add(d) }
-		snd := startSender(c, lim, 4)
+		snd := startSender(c, lim, 4, nil)
 
 		time.Sleep(20 * time.Second)
 		if err := s.TakeQuota(sim.EndpointBulkUpdate, 2); err != nil {

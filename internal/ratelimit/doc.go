@@ -8,7 +8,9 @@
 // share × Iterable's limit. A 429 that still arrives (another client writing
 // to the same project, say) pauses every caller sharing the limiter for as
 // long as it asked and lowers the pace, which successes then raise again
-// (AIMD, see AIMD).
+// (AIMD, see AIMD). A request that still has work to do after its turn
+// waits on the limiter's Departures once it is ready, so that uneven
+// preparation never brings two requests closer than the pace.
 //
 // The state is per process (NewAdaptiveLocal, scope local) or one Redis
 // hash that every process of the sync shares (NewAdaptiveGlobal, scope
