@@ -145,6 +145,7 @@ deps-test:
 lint:
 	gofmt -l . | (! grep .)
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags diffonly ./internal/bench
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 $(PKGS)
 
 sim:

@@ -41,11 +41,7 @@ func TestDiffOnly(t *testing.T) {
 		}
 	}
 	rounds, _ := strconv.Atoi(os.Getenv("ROUNDS"))
-	e, err := startEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.close()
+	e := benchEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	r := &runner{ctx: ctx, e: e, opts: opts, log: os.Stderr, g: newGenerator(opts.Users, opts.Seed), rows: map[string]Row{}}
