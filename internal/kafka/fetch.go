@@ -66,11 +66,42 @@ type fetchSink interface {
 // partition's position reaches end (when end ≥ 0). A negative offset is
 // kafka-go's FirstOffset or LastOffset placeholder. Transient broker errors
 // are retried with backoff; an authentication failure is returned.
+//
+// It fetches one response ahead: while the records of one response are
+// handed to the sink (which waits whenever the held-message budget is
+// full), the next is already on its way, so the partition's round trips
+// to the broker overlap the pipeline's work instead of adding to it. The
+// response fetched ahead is held outside the budget: at most two responses
+// (≤ fetchPartitionBytes each) per partition.
 func (f *fetcher) run(ctx context.Context, offset, end int64, sink fetchSink) error {
-	defer f.transport.CloseIdleConnections()
 	if end >= 0 {
 		sink = boundedSink{fetchSink: sink, end: end}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ahead := make(chan *chunk)
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ahead)
+		err = f.fetchAhead(ctx, offset, end, ahead)
+	}()
+	for c := range ahead {
+		if !c.replay(sink) {
+			cancel()
+			break
+		}
+	}
+	<-done
+	return err
+}
+
+// fetchAhead fetches from offset until ctx ends or the partition's position
+// reaches end (when end ≥ 0), and sends the records of each response, in
+// order, to ahead.
+func (f *fetcher) fetchAhead(ctx context.Context, offset, end int64, ahead chan<- *chunk) error {
+	defer f.transport.CloseIdleConnections()
 	var err error
 	if offset, err = f.resolve(ctx, offset); err != nil {
 		return err
@@ -112,9 +143,14 @@ func (f *fetcher) run(ctx context.Context, offset, end int64, sink fetchSink) er
 			}
 			continue
 		}
-		offset, err = f.read(p, offset, sink)
-		if errors.Is(err, errStopped) {
-			return nil
+		c := &chunk{}
+		offset, err = f.read(p, offset, c)
+		if len(c.recs) > 0 {
+			select {
+			case ahead <- c:
+			case <-ctx.Done():
+				return nil
+			}
 		}
 		if err != nil {
 			// A batch that does not decode is fetched again after a pause;
@@ -127,6 +163,45 @@ func (f *fetcher) run(ctx context.Context, offset, end int64, sink fetchSink) er
 		}
 	}
 	return nil
+}
+
+// chunk is what one fetch response held, copied out of the fetch buffer,
+// in order, to be replayed into the sink while the next response is
+// fetched.
+type chunk struct {
+	recs []fetched
+}
+
+// fetched is one record of a chunk: a message to deliver, or the offset of
+// a record to skip.
+type fetched struct {
+	msg  change.Message
+	skip bool
+}
+
+func (c *chunk) deliver(m change.Message) {
+	c.recs = append(c.recs, fetched{msg: m})
+}
+
+func (c *chunk) skip(offset int64) {
+	c.recs = append(c.recs, fetched{msg: change.Message{Pos: change.Position{Offset: offset}}, skip: true})
+}
+
+// replay hands the chunk's records to sink in order; false when sink
+// stopped.
+func (c *chunk) replay(sink fetchSink) bool {
+	for i := range c.recs {
+		r := &c.recs[i]
+		if r.skip {
+			sink.skip(r.msg.Pos.Offset)
+			continue
+		}
+		if !sink.deliver(r.msg) {
+			return false
+		}
+		r.msg = change.Message{} // handed over: its bytes count against the budget now
+	}
+	return true
 }
 
 // boundedSink ends a read at end: a fetch response may reach past it.
@@ -182,19 +257,19 @@ func (f *fetcher) fetch(ctx context.Context, offset int64) (*fetchapi.ResponsePa
 	return &res.Topics[0].Partitions[0], nil
 }
 
-// read hands the records of one fetch response to sink and returns the next
-// offset to fetch. Records of aborted transactions and control batches are
-// skipped, as a read_committed consumer must: the broker reports which
-// producers aborted from which offset, and a producer's marker ends that
-// span. It fails with errStopped when sink stopped, or with a decoding
-// error (the records before it were handed over).
-func (f *fetcher) read(p *fetchapi.ResponsePartition, offset int64, sink fetchSink) (int64, error) {
+// read copies the records of one fetch response into c and returns the
+// next offset to fetch. Records of aborted transactions and control batches
+// are kept as skips, as a read_committed consumer must: the broker reports
+// which producers aborted from which offset, and a producer's marker ends
+// that span. It fails with a decoding error, c then holding the records
+// before it.
+func (f *fetcher) read(p *fetchapi.ResponsePartition, offset int64, c *chunk) (int64, error) {
 	if p.RecordSet.Records == nil {
 		return offset, nil
 	}
 	aborts := newAbortSpans(p.AbortedTransactions)
-	skip := func(r *protocol.Record) bool { sink.skip(r.Offset); return true }
-	deliver := func(r *protocol.Record) bool { return sink.deliver(f.message(r, p.HighWatermark)) }
+	skip := func(r *protocol.Record) { c.skip(r.Offset) }
+	deliver := func(r *protocol.Record) { c.deliver(f.message(r, p.HighWatermark)) }
 	var err error
 	for _, batch := range batchesOf(p.RecordSet.Records) {
 		switch b := batch.(type) {
@@ -225,15 +300,11 @@ func batchesOf(r protocol.RecordReader) []protocol.RecordReader {
 	return []protocol.RecordReader{r}
 }
 
-// errStopped is eachRecord's answer when its callback stopped it.
-var errStopped = errors.New("stopped")
-
 // eachRecord calls fn for each record of r at or after offset (a batch may
 // start before the offset asked for) and returns the offset after the last
 // one. Every record's key and value are released, whatever fn did with them.
-// It fails with errStopped when fn returned false, or with the batch's
-// decoding error.
-func eachRecord(r protocol.RecordReader, offset int64, fn func(*protocol.Record) bool) (int64, error) {
+// It fails with the batch's decoding error.
+func eachRecord(r protocol.RecordReader, offset int64, fn func(*protocol.Record)) (int64, error) {
 	for {
 		rec, err := r.ReadRecord()
 		if errors.Is(err, io.EOF) {
@@ -242,16 +313,12 @@ func eachRecord(r protocol.RecordReader, offset int64, fn func(*protocol.Record)
 		if err != nil {
 			return offset, fmt.Errorf("decode record batch at offset %d: %w", offset, err)
 		}
-		ok := true
 		if rec.Offset >= offset {
-			ok = fn(rec)
+			fn(rec)
 			offset = rec.Offset + 1
 		}
 		closeBytes(rec.Key)
 		closeBytes(rec.Value)
-		if !ok {
-			return offset, errStopped
-		}
 	}
 }
 

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // MaxMessageBytes is the largest message the test broker and Produce take.
@@ -241,4 +243,20 @@ func (k *Kafka) GroupMembers(group string) int {
 		}
 	}
 	return 0
+}
+
+// CountFetches counts the fetch requests the broker receives from now on,
+// without changing how it answers them; it returns the count so far. On an
+// external broker it fails the test.
+func (k *Kafka) CountFetches() func() int {
+	k.t.Helper()
+	if k.cluster == nil {
+		k.t.Fatal("testenv: CountFetches needs the in-process broker")
+	}
+	var n atomic.Int64
+	k.cluster.ControlKey(kmsg.Fetch.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		n.Add(1)
+		return nil, nil, false // observed only: the broker answers as usual
+	})
+	return func() int { return int(n.Load()) }
 }
