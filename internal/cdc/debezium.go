@@ -68,7 +68,7 @@ func (d *Decoder) debeziumRest(r *reader, t *debeziumTop, first bool) (change.Ro
 			t.wrapped = true
 			switch r.peek() {
 			case '{':
-				err = d.readEnvelope(r, &t.inner)
+				err = d.readEnvelope(r, &t.inner, t.sc.afterLayout)
 			case 'n':
 				t.payloadNull = true
 				err = r.literal("null")
@@ -76,7 +76,7 @@ func (d *Decoder) debeziumRest(r *reader, t *debeziumTop, first bool) (change.Ro
 				return change.Row{}, failf("payload is not an object")
 			}
 		default:
-			err = d.envelopeMember(r, k, &t.top)
+			err = d.envelopeMember(r, k, &t.top, t.sc.afterLayout)
 		}
 		if err != nil {
 			return change.Row{}, err
@@ -99,8 +99,9 @@ func (d *Decoder) debeziumRest(r *reader, t *debeziumTop, first bool) (change.Ro
 	return d.fromEnvelope(r.s, env, t.sc)
 }
 
-// readEnvelope reads the envelope object at r.
-func (d *Decoder) readEnvelope(r *reader, e *envelope) error {
+// readEnvelope reads the envelope object at r. after lays out its after
+// row (see layout), nil when there was no schema before it.
+func (d *Decoder) readEnvelope(r *reader, e *envelope, after layout) error {
 	if err := r.beginObject(); err != nil {
 		return err
 	}
@@ -112,14 +113,15 @@ func (d *Decoder) readEnvelope(r *reader, e *envelope) error {
 		if !ok {
 			return nil
 		}
-		if err := d.envelopeMember(r, k, e); err != nil {
+		if err := d.envelopeMember(r, k, e, after); err != nil {
 			return err
 		}
 	}
 }
 
-// envelopeMember reads the value of envelope member k.
-func (d *Decoder) envelopeMember(r *reader, k string, e *envelope) error {
+// envelopeMember reads the value of envelope member k; after is as for
+// readEnvelope.
+func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, after layout) error {
 	e.members++
 	var err error
 	switch k {
@@ -132,7 +134,7 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope) error {
 	case "after":
 		switch r.peek() {
 		case '{':
-			e.after, err = r.object(d.keepFunc(), len(d.keep))
+			e.after, err = r.object(d.keepFunc(), len(d.keep), after)
 		case 'n':
 			e.after = nil
 			err = r.literal("null")
@@ -200,13 +202,13 @@ func (d *Decoder) fromEnvelope(s string, e *envelope, sc hints) (change.Row, err
 		row.LogicalTypes = sc.after
 		if e.op == "u" && d.before != nil && e.before.present() {
 			br := reader{s: s, i: e.before.start}
-			row.Before, err = br.object(d.before.keeps, len(d.before))
+			row.Before, err = br.object(d.before.keeps, len(d.before), sc.beforeLayout)
 		}
 	case "d":
 		row.Op = change.OpDelete
 		if e.before.present() {
 			br := reader{s: s, i: e.before.start}
-			row.Fields, err = br.object(d.keepFunc(), len(d.keep))
+			row.Fields, err = br.object(d.keepFunc(), len(d.keep), sc.deletedLayout)
 			row.LogicalTypes = sc.before
 		}
 	case "t":
