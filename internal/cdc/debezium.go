@@ -5,15 +5,17 @@ import (
 )
 
 // envelope is what one pass over a Debezium envelope object keeps: the
-// after row built (it is what c/u/r need), the before row only located (a
-// delete needs it, an update does not), and enough of the other members to
-// recognise heartbeats, schema changes and transaction markers.
+// after row built (it is what c/u/r need), the before row located (a delete
+// needs it) and, under WithBefore, built for the fields an update's before
+// image is read for, and enough of the other members to recognise
+// heartbeats, schema changes and transaction markers.
 type envelope struct {
 	members      int
 	op           string
 	hasOp        bool
 	after        map[string]any
 	before       span
+	beforeImage  map[string]any
 	sourceTs     string
 	tsMs         string
 	hasTsMs      bool
@@ -68,7 +70,7 @@ func (d *Decoder) debeziumRest(r *reader, t *debeziumTop, first bool) (change.Ro
 			t.wrapped = true
 			switch r.peek() {
 			case '{':
-				err = d.readEnvelope(r, &t.inner)
+				err = d.readEnvelope(r, &t.inner, &t.sc)
 			case 'n':
 				t.payloadNull = true
 				err = r.literal("null")
@@ -76,7 +78,7 @@ func (d *Decoder) debeziumRest(r *reader, t *debeziumTop, first bool) (change.Ro
 				return change.Row{}, failf("payload is not an object")
 			}
 		default:
-			err = d.envelopeMember(r, k, &t.top)
+			err = d.envelopeMember(r, k, &t.top, &t.sc)
 		}
 		if err != nil {
 			return change.Row{}, err
@@ -99,8 +101,9 @@ func (d *Decoder) debeziumRest(r *reader, t *debeziumTop, first bool) (change.Ro
 	return d.fromEnvelope(r.s, env, t.sc)
 }
 
-// readEnvelope reads the envelope object at r.
-func (d *Decoder) readEnvelope(r *reader, e *envelope) error {
+// readEnvelope reads the envelope object at r. sc is what the schema told,
+// if one came before the envelope: its layouts make rows cheaper to read.
+func (d *Decoder) readEnvelope(r *reader, e *envelope, sc *hints) error {
 	if err := r.beginObject(); err != nil {
 		return err
 	}
@@ -112,14 +115,15 @@ func (d *Decoder) readEnvelope(r *reader, e *envelope) error {
 		if !ok {
 			return nil
 		}
-		if err := d.envelopeMember(r, k, e); err != nil {
+		if err := d.envelopeMember(r, k, e, sc); err != nil {
 			return err
 		}
 	}
 }
 
-// envelopeMember reads the value of envelope member k.
-func (d *Decoder) envelopeMember(r *reader, k string, e *envelope) error {
+// envelopeMember reads the value of envelope member k; sc is as for
+// readEnvelope.
+func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, sc *hints) error {
 	e.members++
 	var err error
 	switch k {
@@ -132,7 +136,7 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope) error {
 	case "after":
 		switch r.peek() {
 		case '{':
-			e.after, err = r.object(d.keepFunc(), len(d.keep))
+			e.after, err = r.object(d.keepFunc(), len(d.keep), sc.afterLayout)
 		case 'n':
 			e.after = nil
 			err = r.literal("null")
@@ -142,9 +146,20 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope) error {
 	case "before":
 		switch r.peek() {
 		case '{':
-			e.before, err = r.spanFast()
+			if d.before == nil {
+				e.before, err = r.spanFast()
+				break
+			}
+			// The op usually comes last, so whether this is an update's
+			// before image is not known yet. Reading the few fields
+			// WithBefore names now costs one pass over the image where
+			// locating it and reading it after the op took two; only a
+			// delete, which needs other fields, reads it again.
+			start := r.i
+			e.beforeImage, err = r.object(d.before.keeps, len(d.before), sc.beforeLayout)
+			e.before = span{start: start, end: r.i}
 		case 'n':
-			e.before = span{}
+			e.before, e.beforeImage = span{}, nil
 			err = r.literal("null")
 		default:
 			return failf("before is not an object")
@@ -198,15 +213,14 @@ func (d *Decoder) fromEnvelope(s string, e *envelope, sc hints) (change.Row, err
 		row.Op = change.OpUpsert
 		row.Fields = e.after
 		row.LogicalTypes = sc.after
-		if e.op == "u" && d.before != nil && e.before.present() {
-			br := reader{s: s, i: e.before.start}
-			row.Before, err = br.object(d.before.keeps, len(d.before))
+		if e.op == "u" {
+			row.Before = e.beforeImage
 		}
 	case "d":
 		row.Op = change.OpDelete
 		if e.before.present() {
 			br := reader{s: s, i: e.before.start}
-			row.Fields, err = br.object(d.keepFunc(), len(d.keep))
+			row.Fields, err = br.object(d.keepFunc(), len(d.keep), sc.deletedLayout)
 			row.LogicalTypes = sc.before
 		}
 	case "t":

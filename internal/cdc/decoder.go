@@ -47,6 +47,9 @@ type Decoder struct {
 	bin binaryFormat
 	// borrow says rows may alias the message value (BorrowValue).
 	borrow bool
+	// noLayouts makes the decoder read rows without the layouts of their
+	// schemas, which must give the same rows: tests compare the two.
+	noLayouts bool
 }
 
 // Option tunes a Decoder.

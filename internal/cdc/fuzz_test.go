@@ -42,6 +42,8 @@ func FuzzDecode(f *testing.F) {
 		decoders = append(decoders, mustNew(f, format))
 	}
 	decoders = append(decoders, mustNew(f, FormatDebezium, OnlyFields("x", "email")))
+	// Rows read with their schema's layout must be the rows read without.
+	layoutPairs := [][2]*Decoder{layoutPair(f), layoutPair(f, OnlyFields("x", "email"), WithBefore("email"))}
 	f.Fuzz(func(t *testing.T, value []byte) {
 		for _, d := range decoders {
 			row, err := d.Decode(nil, value)
@@ -60,6 +62,9 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		checkAgainstEncodingJSON(t, decoders[2], value)
+		for _, pair := range layoutPairs {
+			sameWithoutLayouts(t, pair, value)
+		}
 	})
 }
 

@@ -140,7 +140,7 @@ func (r *reader) nextKey(first bool) (string, bool, error) {
 func (r *reader) value() (any, error) {
 	switch c := r.peek(); c {
 	case '{':
-		return r.object(nil, 0)
+		return r.object(nil, 0, nil)
 	case '[':
 		return r.array()
 	case '"':
@@ -164,13 +164,20 @@ func (r *reader) value() (any, error) {
 // name keep rejects are validated and skipped instead of built. size is
 // how many members are expected (0: unknown): a map made to size is never
 // grown and rehashed member by member, which a row of more than eight
-// fields otherwise is.
-func (r *reader) object(keep func(string) bool, size int) (map[string]any, error) {
+// fields otherwise is. lay, which may be nil, is the layout the object's
+// schema gives it; it must keep what keep keeps.
+func (r *reader) object(keep func(string) bool, size int, lay layout) (map[string]any, error) {
 	if err := r.beginObject(); err != nil {
 		return nil, err
 	}
 	m := make(map[string]any, size)
-	for first := true; ; first = false {
+	for n, first := 0, true; ; n, first = n+1, false {
+		if n < len(lay) && r.knownKey(first, &lay[n]) {
+			if err := r.member(m, lay[n].name, lay[n].kept); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		k, ok, err := r.nextKey(first)
 		if err != nil {
 			return nil, err
@@ -178,18 +185,23 @@ func (r *reader) object(keep func(string) bool, size int) (map[string]any, error
 		if !ok {
 			return m, nil
 		}
-		if keep != nil && !keep(k) {
-			if err := r.skipFast(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		v, err := r.value()
-		if err != nil {
+		if err := r.member(m, k, keep == nil || keep(k)); err != nil {
 			return nil, err
 		}
-		m[k] = v
 	}
+}
+
+// member reads the value of member k into m, or skips it when not kept.
+func (r *reader) member(m map[string]any, k string, kept bool) error {
+	if !kept {
+		return r.skipFast()
+	}
+	v, err := r.value()
+	if err != nil {
+		return err
+	}
+	m[k] = v
+	return nil
 }
 
 func (r *reader) array() ([]any, error) {

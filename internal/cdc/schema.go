@@ -15,6 +15,10 @@ type hints struct {
 	// message. after and before hold those of a Debezium envelope's after
 	// and before structs.
 	row, after, before map[string]string
+	// afterLayout lays out a Debezium envelope's after row, deletedLayout
+	// its before row as a delete's row (both as OnlyFields keeps), and
+	// beforeLayout the before image of an update (as WithBefore keeps).
+	afterLayout, deletedLayout, beforeLayout layout
 }
 
 // maxCachedSchemas bounds the schema cache of a decoder. One topic usually
@@ -95,17 +99,29 @@ func (d *Decoder) schema(r *reader) (hints, error) {
 		return hints{}, err
 	}
 	h := hints{name: strings.Clone(sc.name)}
-	if h.row, err = d.logicalTypes(r.s, sc.fields); err != nil {
+	if h.row, _, err = d.rowSchema(r.s, sc.fields); err != nil {
 		return hints{}, err
 	}
-	if h.after, err = d.logicalTypes(r.s, sc.after); err != nil {
+	afterNames, beforeNames := []string(nil), []string(nil)
+	if h.after, afterNames, err = d.rowSchema(r.s, sc.after); err != nil {
 		return hints{}, err
 	}
-	if h.before, err = d.logicalTypes(r.s, sc.before); err != nil {
+	if h.before, beforeNames, err = d.rowSchema(r.s, sc.before); err != nil {
 		return hints{}, err
 	}
+	// Both are the table's Value struct.
 	if h.before == nil {
-		h.before = h.after // both are the table's Value struct
+		h.before = h.after
+	}
+	if !sc.before.present() {
+		beforeNames = afterNames
+	}
+	if !d.noLayouts {
+		h.afterLayout = newLayout(afterNames, d.keepFunc())
+		h.deletedLayout = newLayout(beforeNames, d.keepFunc())
+		if d.before != nil {
+			h.beforeLayout = newLayout(beforeNames, d.before.keeps)
+		}
 	}
 	// Clone so that the cache does not keep the whole message alive.
 	d.schemas.add(&schemaEntry{text: strings.Clone(r.s[start:r.i]), hints: h})
@@ -232,44 +248,48 @@ func readFieldSchema(r *reader) (string, span, error) {
 	}
 }
 
-// logicalTypes reads the field list at sp and returns the schema name of
-// every kept field that has one (for example io.debezium.time.Date), or nil.
-func (d *Decoder) logicalTypes(s string, sp span) (map[string]string, error) {
+// rowSchema reads the field list at sp. It returns the schema name of
+// every kept field that has one (for example io.debezium.time.Date), or
+// nil, and the names of the fields in order ("" for an entry without one).
+// Both are clones: they outlive the message in the cache.
+func (d *Decoder) rowSchema(s string, sp span) (types map[string]string, names []string, _ error) {
 	if !sp.present() {
-		return nil, nil
+		return nil, nil, nil
 	}
 	r := reader{s: s, i: sp.start}
 	if r.peek() != '[' {
-		return nil, nil
+		return nil, nil, nil
 	}
 	r.i++
-	var types map[string]string
 	if r.peek() == ']' {
-		return nil, nil
+		return nil, nil, nil
 	}
 	for {
+		field, name := "", ""
 		if r.peek() == '{' {
-			field, name, err := readFieldName(&r)
-			if err != nil {
-				return nil, err
+			var err error
+			if field, name, err = readFieldName(&r); err != nil {
+				return nil, nil, err
 			}
+			field = strings.Clone(field)
 			if name != "" && field != "" && d.keeps(field) {
 				if types == nil {
 					types = make(map[string]string)
 				}
-				// Clone: the map outlives the message in the cache.
-				types[strings.Clone(field)] = strings.Clone(name)
+				types[field] = strings.Clone(name)
 			}
 		} else if err := r.skip(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		// A field without a name still takes a position.
+		names = append(names, field)
 		switch r.peek() {
 		case ',':
 			r.i++
 		case ']':
-			return types, nil
+			return types, names, nil
 		default:
-			return nil, r.unexpected()
+			return nil, nil, r.unexpected()
 		}
 	}
 }

@@ -89,12 +89,8 @@ func (a *attribute) appendValue(buf []byte, row change.Row, unavailable *placeho
 	if v == nil {
 		return append(buf, "null"...), true, nil
 	}
-	var logical string
-	if len(a.path) == 1 {
-		logical = row.LogicalTypes[a.path[0]]
-	}
 	start := len(buf)
-	out, err := a.convert(buf, v, logical)
+	out, err := a.convert(buf, v, row.LogicalTypes)
 	if err != nil {
 		// Drop what a failed conversion may have appended.
 		return buf[:start], false, err
@@ -102,16 +98,28 @@ func (a *attribute) appendValue(buf []byte, row change.Row, unavailable *placeho
 	return out, true, nil
 }
 
-func (a *attribute) convert(buf []byte, v any, logical string) ([]byte, error) {
+// logical is the attribute's Debezium logical type among a row's types, ""
+// when it has none: only top-level fields carry one.
+func (a *attribute) logical(types map[string]string) string {
+	if len(a.path) != 1 {
+		return ""
+	}
+	return types[a.path[0]]
+}
+
+// convert encodes v as the attribute's type. types are the row's logical
+// types; only the conversions that need one look it up, which spares most
+// attributes a map lookup per row.
+func (a *attribute) convert(buf []byte, v any, types map[string]string) ([]byte, error) {
 	switch a.kind {
 	case kindString:
 		return a.toString(buf, v)
 	case kindNumber:
-		return a.toNumber(buf, v, logical)
+		return a.toNumber(buf, v, types)
 	case kindBoolean:
 		return a.toBoolean(buf, v)
 	case kindDate:
-		return a.toDate(buf, v, logical)
+		return a.toDate(buf, v, a.logical(types))
 	case kindObject:
 		return a.toObject(buf, v)
 	}
@@ -185,7 +193,7 @@ func (a *attribute) toString(buf []byte, v any) ([]byte, error) {
 	return buf, a.cannot(v, "")
 }
 
-func (a *attribute) toNumber(buf []byte, v any, logical string) ([]byte, error) {
+func (a *attribute) toNumber(buf []byte, v any, types map[string]string) ([]byte, error) {
 	var n string
 	switch t := v.(type) {
 	case json.Number:
@@ -194,7 +202,7 @@ func (a *attribute) toNumber(buf []byte, v any, logical string) ([]byte, error) 
 		n = strings.TrimSpace(t)
 		if !jsonappend.ValidNumber(n) {
 			detail := ""
-			if logical == "org.apache.kafka.connect.data.Decimal" {
+			if a.logical(types) == "org.apache.kafka.connect.data.Decimal" {
 				detail = "a Kafka Connect Decimal in bytes; set Debezium's decimal.handling.mode to string or double"
 			}
 			return buf, a.cannot(v, detail)

@@ -94,6 +94,24 @@ func (id *identifier) read(fields map[string]any, unavailable *placeholder) (cha
 	return change.Identifier{Kind: change.UserID, Value: strings.Clone(s)}, nil
 }
 
+// unchanged reports whether the row's before image holds the very string
+// its identifier field holds: the identifier is then the one already read,
+// and the before image need not be normalised and validated again, which
+// for an email is most of what reading it costs.
+func (id *identifier) unchanged(row change.Row, unavailable *placeholder) bool {
+	now, present, err := id.path.read(row.Fields, unavailable)
+	if err != nil || !present {
+		return false
+	}
+	was, present, err := id.path.read(row.Before, unavailable)
+	if err != nil || !present {
+		return false
+	}
+	s, ok := now.(string)
+	w, wok := was.(string)
+	return ok && wok && s == w
+}
+
 // checkUserID applies Iterable's userId rules and returns why s breaks
 // them, or "".
 func checkUserID(s string) string {

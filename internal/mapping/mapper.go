@@ -135,7 +135,7 @@ func (m *Mapper) Map(row change.Row, pos change.Position) (change.UserChange, er
 	if uc.Attrs, err = m.convertAll(row); err != nil {
 		return change.UserChange{}, err
 	}
-	if m.id.kind == change.Email && row.Before != nil {
+	if m.id.kind == change.Email && row.Before != nil && !m.id.unchanged(row, &m.unavailable) {
 		// A before image whose email cannot be read says nothing reliable
 		// about where the profile is; the state may still know.
 		if prev, err := m.id.read(row.Before, &m.unavailable); err == nil && prev != user {

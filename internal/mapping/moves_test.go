@@ -45,6 +45,8 @@ func TestEmailChangeFromBeforeImage(t *testing.T) {
 	}{
 		{map[string]any{"email": "Old@Example.com"}, "old@example.com"},
 		{map[string]any{"email": "new@example.COM "}, ""}, // same email, other spelling
+		{map[string]any{"email": "New@Example.com"}, ""},  // same spelling: not read again
+		{map[string]any{"email": DefaultUnavailableValue}, ""},
 		{nil, ""},
 		{map[string]any{"email": "broken"}, ""},
 		{map[string]any{}, ""},
