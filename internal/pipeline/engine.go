@@ -52,18 +52,29 @@ type engine struct {
 	maxWait      time.Duration
 	requeueDelay time.Duration
 
-	pending  map[change.Identifier][]entry
-	inflight map[change.Identifier]bool
-	ready    []readyUser // pending users not out, oldest first
-	delayed  []readyUser // users given back, by when they may go again
+	// users holds every user with changes pending or out, one entry each:
+	// a message's way through the engine looks its user up a few times,
+	// and on a backlog of distinct users those lookups were the engine's
+	// largest cost.
+	users   map[change.Identifier]*user
+	nOut    int         // users out in a candidate
+	ready   []readyUser // pending users not out, oldest first
+	delayed []readyUser // users given back, by when they may go again
 
 	// rows, when rows are tracked, orders an email change after the older
-	// messages of its row (see rowTracker); taken holds the tracked
-	// messages of each user out, and waiting the users whose next message
-	// is an email change that waits for its row's older messages.
+	// messages of its row (see rowTracker); waiting holds the users whose
+	// next message is an email change that waits for its row's older
+	// messages.
 	rows    *rowTracker
-	taken   map[change.Identifier][]rowSeq
 	waiting map[state.RowKey][]readyUser
+}
+
+// user is what the engine holds for one user. It is dropped once nothing is
+// pending and nothing is out.
+type user struct {
+	pending []entry  // changes not yet taken, in partition order
+	out     bool     // some changes are out in a candidate
+	taken   []rowSeq // the tracked messages of the changes out
 }
 
 type readyUser struct {
@@ -75,11 +86,9 @@ func newEngine(s *Session, cfg Config) *engine {
 	return &engine{
 		in: s.in, out: s.toDiff, settled: s.settled, back: s.back,
 		maxUsers: cfg.MaxUsers, maxWait: cfg.MaxWait, requeueDelay: cfg.requeueDelay(),
-		pending:  map[change.Identifier][]entry{},
-		inflight: map[change.Identifier]bool{},
-		rows:     s.rows,
-		taken:    map[change.Identifier][]rowSeq{},
-		waiting:  map[state.RowKey][]readyUser{},
+		users:   map[change.Identifier]*user{},
+		rows:    s.rows,
+		waiting: map[state.RowKey][]readyUser{},
 	}
 }
 
@@ -119,7 +128,7 @@ func (e *engine) run(ctx, work context.Context) {
 			// Users of a prepared but undispatched candidate were never
 			// sent; their messages stay unfinished and are consumed again.
 			for _, w := range next {
-				delete(e.inflight, w.id)
+				e.returned(e.users[w.id])
 			}
 			e.wait(work)
 			return
@@ -142,15 +151,15 @@ func (e *engine) nextDue(holding bool) (time.Time, bool) {
 
 // wait takes outcomes until no user is out or work ends.
 func (e *engine) wait(work context.Context) {
-	for len(e.inflight) > 0 {
+	for e.nOut > 0 {
 		select {
 		case ids := <-e.settled:
 			for _, id := range ids {
-				delete(e.inflight, id)
+				e.returned(e.users[id])
 			}
 		case ws := <-e.back:
 			for _, w := range ws {
-				delete(e.inflight, w.id)
+				e.returned(e.users[w.id])
 			}
 		case <-work.Done():
 			return
@@ -179,10 +188,22 @@ func (e *engine) addWaiting(now time.Time) {
 
 func (e *engine) add(en entry, now time.Time) {
 	id := en.ch.User
-	q, known := e.pending[id]
-	e.pending[id] = append(q, en)
-	if !known && !e.inflight[id] {
+	u := e.users[id]
+	if u == nil {
+		u = &user{}
+		e.users[id] = u
+	}
+	if len(u.pending) == 0 && !u.out {
 		e.ready = append(e.ready, readyUser{id: id, since: now})
+	}
+	u.pending = append(u.pending, en)
+}
+
+// returned marks a user out as back, settled or given back.
+func (e *engine) returned(u *user) {
+	if u != nil && u.out {
+		u.out = false
+		e.nOut--
 	}
 }
 
@@ -190,22 +211,28 @@ func (e *engine) add(en entry, now time.Time) {
 // arrived meanwhile are ready at once, since they already waited.
 func (e *engine) settle(ids []change.Identifier, now time.Time) {
 	for _, id := range ids {
-		delete(e.inflight, id)
-		e.rowsDone(id, nil, now)
-		if _, ok := e.pending[id]; ok {
-			e.ready = append(e.ready, readyUser{id: id, since: now.Add(-e.maxWait)})
+		u := e.users[id]
+		if u == nil {
+			continue
 		}
+		e.returned(u)
+		e.rowsDone(u, nil, now)
+		if len(u.pending) == 0 {
+			delete(e.users, id)
+			continue
+		}
+		e.ready = append(e.ready, readyUser{id: id, since: now.Add(-e.maxWait)})
 	}
 }
 
 // rowsDone settles the tracked messages a user out had taken, but those
 // given back, and lets users go whose email change waited for them.
-func (e *engine) rowsDone(id change.Identifier, back []entry, now time.Time) {
+func (e *engine) rowsDone(u *user, back []entry, now time.Time) {
 	if e.rows == nil {
 		return
 	}
-	taken := e.taken[id]
-	delete(e.taken, id)
+	taken := u.taken
+	u.taken = nil
 	done := taken[:0:0]
 	for _, rs := range taken {
 		if !slices.ContainsFunc(back, func(en entry) bool { return en.seq == rs.seq }) {
@@ -224,9 +251,14 @@ func (e *engine) rowsDone(id change.Identifier, back []entry, now time.Time) {
 // meanwhile, to go again after requeueDelay.
 func (e *engine) giveBack(ws []userWork, now time.Time) {
 	for _, w := range ws {
-		delete(e.inflight, w.id)
-		e.rowsDone(w.id, w.entries, now)
-		e.pending[w.id] = append(w.entries, e.pending[w.id]...)
+		u := e.users[w.id]
+		if u == nil {
+			u = &user{}
+			e.users[w.id] = u
+		}
+		e.returned(u)
+		e.rowsDone(u, w.entries, now)
+		u.pending = append(w.entries, u.pending...)
 		delay := e.requeueDelay
 		if w.delay > 0 {
 			delay = w.delay
@@ -259,20 +291,22 @@ func (e *engine) take(now time.Time) []userWork {
 	n := 0
 	for ; n < len(e.ready) && len(out) < e.maxUsers; n++ {
 		r := e.ready[n]
-		q := e.pending[r.id]
+		u := e.users[r.id]
+		q := u.pending
 		if e.blocked(q[0]) {
 			e.waiting[q[0].row] = append(e.waiting[q[0].row], r)
 			continue
 		}
 		cut := cutAt(q)
 		if cut == len(q) {
-			delete(e.pending, r.id)
+			u.pending = nil
 		} else {
-			e.pending[r.id] = q[cut:]
+			u.pending = q[cut:]
 		}
-		e.inflight[r.id] = true
+		u.out = true
+		e.nOut++
 		if e.rows != nil {
-			e.taken[r.id] = seqsOf(q[:cut])
+			u.taken = seqsOf(q[:cut])
 		}
 		out = append(out, userWork{id: r.id, entries: q[:cut:cut]})
 	}
