@@ -162,7 +162,9 @@ func NewDecoder(cfg *config.Config, mapper *mapping.Mapper) (*cdc.Decoder, error
 	// Rows may borrow the message value: the Kafka runtime gives every
 	// message a value of its own that nothing modifies, and the mapping
 	// copies what outlives the row.
-	opts := []cdc.Option{cdc.OnlyFields(mapper.SourceFields()...), cdc.BorrowValue()}
+	// Updates hold the fields by index in the mapper's order
+	// (cdc.ByIndex), which the mapper reads them by.
+	opts := []cdc.Option{cdc.OnlyFields(mapper.SourceFields()...), cdc.BorrowValue(), cdc.ByIndex()}
 	if movesEmails(cfg) {
 		// The before image's email names the profile to move from, when
 		// the source sends one.

@@ -22,6 +22,8 @@ type envelope struct {
 	schemaChange bool
 	status       string
 	hasID        bool
+	// afterCols and beforeCols replace after and beforeImage under ByIndex.
+	afterCols, beforeCols change.Columns
 }
 
 // debeziumTop is what the pass over the top-level object of a Debezium
@@ -136,9 +138,14 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, sc *hints) er
 	case "after":
 		switch r.peek() {
 		case '{':
+			if d.afterCols != nil {
+				e.afterCols = change.NewColumns(d.afterCols)
+				err = r.columns(sc.afterLayout, e.afterCols)
+				break
+			}
 			e.after, err = r.object(d.keepFunc(), len(d.keep), sc.afterLayout)
 		case 'n':
-			e.after = nil
+			e.after, e.afterCols = nil, change.Columns{}
 			err = r.literal("null")
 		default:
 			return failf("after is not an object")
@@ -156,10 +163,15 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, sc *hints) er
 			// locating it and reading it after the op took two; only a
 			// delete, which needs other fields, reads it again.
 			start := r.i
-			e.beforeImage, err = r.object(d.before.keeps, len(d.before), sc.beforeLayout)
+			if d.beforeCols != nil {
+				e.beforeCols = change.NewColumns(d.beforeCols)
+				err = r.columns(sc.beforeLayout, e.beforeCols)
+			} else {
+				e.beforeImage, err = r.object(d.before.keeps, len(d.before), sc.beforeLayout)
+			}
 			e.before = span{start: start, end: r.i}
 		case 'n':
-			e.before, e.beforeImage = span{}, nil
+			e.before, e.beforeImage, e.beforeCols = span{}, nil, change.Columns{}
 			err = r.literal("null")
 		default:
 			return failf("before is not an object")
@@ -207,14 +219,14 @@ func (d *Decoder) fromEnvelope(s string, e *envelope, sc hints) (change.Row, err
 	var err error
 	switch e.op {
 	case "c", "u", "r":
-		if e.after == nil {
+		if e.after == nil && e.afterCols.Len() == 0 {
 			return change.Row{}, failf("after is not an object (op %q)", e.op)
 		}
 		row.Op = change.OpUpsert
-		row.Fields = e.after
+		row.Fields, row.Cols = e.after, e.afterCols
 		row.LogicalTypes = sc.after
 		if e.op == "u" {
-			row.Before = e.beforeImage
+			row.Before, row.BeforeCols = e.beforeImage, e.beforeCols
 		}
 	case "d":
 		row.Op = change.OpDelete

@@ -43,7 +43,10 @@ func FuzzDecode(f *testing.F) {
 	}
 	decoders = append(decoders, mustNew(f, FormatDebezium, OnlyFields("x", "email")))
 	// Rows read with their schema's layout must be the rows read without.
+	// So must rows decoded by index be the rows decoded into maps.
 	layoutPairs := [][2]*Decoder{layoutPair(f), layoutPair(f, OnlyFields("x", "email"), WithBefore("email"))}
+	layoutPairs = append(layoutPairs, indexPairs(f, OnlyFields("x", "email"), WithBefore("email"))...)
+	layoutPairs = append(layoutPairs, indexPairs(f, OnlyFields("email", "first_name", "tags"))...)
 	f.Fuzz(func(t *testing.T, value []byte) {
 		for _, d := range decoders {
 			row, err := d.Decode(nil, value)

@@ -2,10 +2,12 @@ package cdc
 
 import (
 	"encoding/json"
-	"github.com/attrsync/attrsync/internal/jsonappend"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/attrsync/attrsync/internal/change"
+	"github.com/attrsync/attrsync/internal/jsonappend"
 )
 
 // MaxDepth is how deeply objects and arrays may nest in a message. Debezium
@@ -167,32 +169,54 @@ func (r *reader) value() (any, error) {
 // fields otherwise is. lay, which may be nil, is the layout the object's
 // schema gives it; it must keep what keep keeps.
 func (r *reader) object(keep func(string) bool, size int, lay layout) (map[string]any, error) {
-	if err := r.beginObject(); err != nil {
+	m := make(map[string]any, size)
+	if err := r.members(keep, lay, m, change.Columns{}); err != nil {
 		return nil, err
 	}
-	m := make(map[string]any, size)
+	return m, nil
+}
+
+// columns reads an object into cols, keeping the members cols names and
+// skipping the others; lay is as for object, laid out in cols' order.
+func (r *reader) columns(lay layout, cols change.Columns) error {
+	return r.members(nil, lay, nil, cols)
+}
+
+// members reads the members of an object into m or, when m is nil, into
+// cols, which then decides what is kept; keep and lay are as for object.
+func (r *reader) members(keep func(string) bool, lay layout, m map[string]any, cols change.Columns) error {
+	if err := r.beginObject(); err != nil {
+		return err
+	}
 	for n, first := 0, true; ; n, first = n+1, false {
 		if n < len(lay) && r.knownKey(first, &lay[n]) {
-			if err := r.member(m, lay[n].name, lay[n].kept); err != nil {
-				return nil, err
+			f := &lay[n]
+			if err := r.member(m, cols, f.name, f.col, f.kept); err != nil {
+				return err
 			}
 			continue
 		}
 		k, ok, err := r.nextKey(first)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
-			return m, nil
+			return nil
 		}
-		if err := r.member(m, k, keep == nil || keep(k)); err != nil {
-			return nil, err
+		col, kept := -1, keep == nil || keep(k)
+		if m == nil {
+			col = cols.Index(k)
+			kept = col >= 0
+		}
+		if err := r.member(m, cols, k, col, kept); err != nil {
+			return err
 		}
 	}
 }
 
-// member reads the value of member k into m, or skips it when not kept.
-func (r *reader) member(m map[string]any, k string, kept bool) error {
+// member reads the value of member k into m, or into column col of cols
+// when m is nil, or skips it when not kept.
+func (r *reader) member(m map[string]any, cols change.Columns, k string, col int, kept bool) error {
 	if !kept {
 		return r.skipFast()
 	}
@@ -200,7 +224,11 @@ func (r *reader) member(m map[string]any, k string, kept bool) error {
 	if err != nil {
 		return err
 	}
-	m[k] = v
+	if m == nil {
+		cols.Set(col, v)
+	} else {
+		m[k] = v
+	}
 	return nil
 }
 

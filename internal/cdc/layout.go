@@ -1,6 +1,9 @@
 package cdc
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // layout is the fields of a row struct in the order its schema lists them,
 // which is the order the JsonConverter writes a row's members in, each with
@@ -19,17 +22,22 @@ type layoutField struct {
 	// holds a byte JSON would escape: such a member is read the usual way.
 	quoted string
 	kept   bool
+	// col is the field's index in the order of a row decoded by index
+	// (ByIndex), -1 when it has none.
+	col int
 }
 
-// newLayout lays out the field names, kept as keep says (nil keeps all).
-// The names must outlive the message: they become the rows' map keys.
-func newLayout(names []string, keep func(string) bool) layout {
+// newLayout lays out the field names, kept as keep says (nil keeps all),
+// with their indexes in order, the fields of rows decoded by index (nil
+// when there are none). The names must outlive the message: they become
+// the rows' map keys.
+func newLayout(names []string, keep func(string) bool, order []string) layout {
 	if len(names) == 0 {
 		return nil
 	}
 	l := make(layout, len(names))
 	for i, n := range names {
-		l[i] = layoutField{name: n, kept: keep == nil || keep(n)}
+		l[i] = layoutField{name: n, kept: keep == nil || keep(n), col: slices.Index(order, n)}
 		if plainName(n) {
 			l[i].quoted = `"` + n + `"`
 		}

@@ -15,14 +15,28 @@ func layoutPair(t testing.TB, opts ...Option) [2]*Decoder {
 	return [2]*Decoder{mustNew(t, FormatDebezium, opts...), twin}
 }
 
+// indexPairs are decoders made with opts and ByIndex, with and without
+// layouts, each paired with its twin that reads rows into maps.
+func indexPairs(t testing.TB, opts ...Option) [][2]*Decoder {
+	indexed := append(opts[:len(opts):len(opts)], ByIndex())
+	bare := mustNew(t, FormatDebezium, indexed...)
+	bare.noLayouts = true
+	return [][2]*Decoder{
+		{mustNew(t, FormatDebezium, indexed...), mustNew(t, FormatDebezium, opts...)},
+		{bare, mustNew(t, FormatDebezium, opts...)},
+	}
+}
+
 // sameWithoutLayouts decodes value with both decoders of a pair, twice so
 // that a schema first read takes the cached-schema path the second time,
-// and fails unless they agree, errors included.
+// and fails unless they agree, errors included. Rows decoded by index are
+// compared as the rows they stand for (change.Row.Unindexed).
 func sameWithoutLayouts(t *testing.T, pair [2]*Decoder, value []byte) {
 	t.Helper()
 	for pass := range 2 {
 		got, gotErr := pair[0].Decode(nil, value)
 		want, wantErr := pair[1].Decode(nil, value)
+		got, want = got.Unindexed(), want.Unindexed()
 		if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
 			t.Fatalf("pass %d of %q: error %v, without layouts %v", pass, value, gotErr, wantErr)
 		}
@@ -33,9 +47,10 @@ func sameWithoutLayouts(t *testing.T, pair [2]*Decoder, value []byte) {
 }
 
 // TestLayoutsChangeNoRow checks that rows read with their schema's layout
-// are the rows read without one, for members in the schema's order and
-// out of it, missing, extra, repeated, spelt with escapes, spaced, and
-// malformed, for updates with a before image and for deletes.
+// are the rows read without one, and rows decoded by index those decoded
+// into maps, for members in the schema's order and out of it, missing,
+// extra, repeated, spelt with escapes, spaced, and malformed, for updates
+// with a before image and for deletes.
 func TestLayoutsChangeNoRow(t *testing.T) {
 	var msg map[string]json.RawMessage
 	if err := json.Unmarshal(fixture(t, "debezium_users_update_schema.json"), &msg); err != nil {
@@ -70,6 +85,11 @@ func TestLayoutsChangeNoRow(t *testing.T) {
 			for _, opts := range options {
 				// Fresh decoders: the first decode reads the schema.
 				sameWithoutLayouts(t, layoutPair(t, opts...), []byte(value))
+				if opts != nil {
+					for _, pair := range indexPairs(t, opts...) {
+						sameWithoutLayouts(t, pair, []byte(value))
+					}
+				}
 			}
 		}
 	}

@@ -37,6 +37,7 @@ type attribute struct {
 	name      string // Iterable field
 	from      string // the path as configured, for messages
 	path      path
+	col       int // the index of path[0] in the mapper's SourceFields
 	kind      kind
 	unit      unit
 	skipNulls bool
@@ -78,8 +79,8 @@ func newAttribute(c Attribute) (attribute, error) {
 // appendValue reads the attribute from the row and appends its canonical
 // JSON to buf. ok is false when the attribute is not present (or null and
 // skipped).
-func (a *attribute) appendValue(buf []byte, row change.Row, unavailable *placeholder) (_ []byte, ok bool, _ error) {
-	v, present, err := a.path.read(row.Fields, unavailable)
+func (a *attribute) appendValue(buf []byte, row *change.Row, unavailable *placeholder) (_ []byte, ok bool, _ error) {
+	v, present, err := a.path.read(row, false, a.col, unavailable)
 	if err != nil {
 		return buf, false, a.fail(err.Error(), "") // a shape, never a value
 	}

@@ -49,10 +49,15 @@ func (id *identifier) fail(format string, args ...any) error {
 		id.kind, id.from, fmt.Sprintf(format, args...))
 }
 
-// read finds, normalises and validates the identifier in a row. Reasons
-// name the problem, never the value.
-func (id *identifier) read(fields map[string]any, unavailable *placeholder) (change.Identifier, error) {
-	v, present, err := id.path.read(fields, unavailable)
+// idCol is the index of the identifier's top-level field in SourceFields
+// and in the fields WithBefore is given: it is the first of both.
+const idCol = 0
+
+// read finds, normalises and validates the identifier in a row, or in its
+// before image when before is set. Reasons name the problem, never the
+// value.
+func (id *identifier) read(row *change.Row, before bool, unavailable *placeholder) (change.Identifier, error) {
+	v, present, err := id.path.read(row, before, idCol, unavailable)
 	switch {
 	case err != nil:
 		return change.Identifier{}, id.fail("%v", err)
@@ -98,12 +103,12 @@ func (id *identifier) read(fields map[string]any, unavailable *placeholder) (cha
 // its identifier field holds: the identifier is then the one already read,
 // and the before image need not be normalised and validated again, which
 // for an email is most of what reading it costs.
-func (id *identifier) unchanged(row change.Row, unavailable *placeholder) bool {
-	now, present, err := id.path.read(row.Fields, unavailable)
+func (id *identifier) unchanged(row *change.Row, unavailable *placeholder) bool {
+	now, present, err := id.path.read(row, false, idCol, unavailable)
 	if err != nil || !present {
 		return false
 	}
-	was, present, err := id.path.read(row.Before, unavailable)
+	was, present, err := id.path.read(row, true, idCol, unavailable)
 	if err != nil || !present {
 		return false
 	}

@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/attrsync/attrsync/internal/change"
@@ -75,11 +76,16 @@ func New(cfg Config) (*Mapper, error) {
 		return nil, errors.Join(errs...)
 	}
 	m.fields = topLevel(m.id.path, m.attrs)
+	for i := range m.attrs {
+		m.attrs[i].col = slices.Index(m.fields, m.attrs[i].path[0])
+	}
 	return m, nil
 }
 
 // SourceFields lists the top-level row fields the mapping reads, for
-// cdc.OnlyFields: a decoder need not build any other.
+// cdc.OnlyFields: a decoder need not build any other. The identifier's
+// field comes first. A row decoded by index (cdc.ByIndex) holds them in
+// this order, which the mapper reads them by.
 func (m *Mapper) SourceFields() []string { return append([]string(nil), m.fields...) }
 
 func topLevel(idPath path, attrs []attribute) []string {
@@ -122,7 +128,7 @@ func (m *Mapper) Map(row change.Row, pos change.Position) (change.UserChange, er
 	default:
 		return change.UserChange{}, fmt.Errorf("mapping: row has no valid op (%d)", row.Op)
 	}
-	user, err := m.id.read(row.Fields, &m.unavailable)
+	user, err := m.id.read(&row, false, &m.unavailable)
 	if err != nil {
 		return change.UserChange{}, err
 	}
@@ -132,13 +138,13 @@ func (m *Mapper) Map(row change.Row, pos change.Position) (change.UserChange, er
 		uc.Forget = true
 		return uc, nil
 	}
-	if uc.Attrs, err = m.convertAll(row); err != nil {
+	if uc.Attrs, err = m.convertAll(&row); err != nil {
 		return change.UserChange{}, err
 	}
-	if m.id.kind == change.Email && row.Before != nil && !m.id.unchanged(row, &m.unavailable) {
+	if m.id.kind == change.Email && row.HasBefore() && !m.id.unchanged(&row, &m.unavailable) {
 		// A before image whose email cannot be read says nothing reliable
 		// about where the profile is; the state may still know.
-		if prev, err := m.id.read(row.Before, &m.unavailable); err == nil && prev != user {
+		if prev, err := m.id.read(&row, true, &m.unavailable); err == nil && prev != user {
 			uc.From = prev
 		}
 	}
@@ -148,10 +154,10 @@ func (m *Mapper) Map(row change.Row, pos change.Position) (change.UserChange, er
 // delete maps a delete under on_delete delete.
 func (m *Mapper) delete(row change.Row, pos change.Position) (change.UserChange, error) {
 	uc := change.UserChange{Pos: pos, SourceTime: row.SourceTime, Delete: true}
-	if v, present, err := m.id.path.read(row.Fields, &m.unavailable); err == nil && (!present || v == nil) {
+	if v, present, err := m.id.path.read(&row, false, idCol, &m.unavailable); err == nil && (!present || v == nil) {
 		return uc, nil // unidentified: the pipeline resolves it by key
 	}
-	user, err := m.id.read(row.Fields, &m.unavailable)
+	user, err := m.id.read(&row, false, &m.unavailable)
 	if err != nil {
 		return change.UserChange{}, err
 	}
@@ -171,7 +177,7 @@ func (m *Mapper) unsetAll() []change.Attr {
 
 // convertAll encodes every present attribute into one buffer, then slices
 // it: one allocation for all values instead of one per value.
-func (m *Mapper) convertAll(row change.Row) ([]change.Attr, error) {
+func (m *Mapper) convertAll(row *change.Row) ([]change.Attr, error) {
 	var endsArr [32]int
 	ends := endsArr[:0]
 	buf := make([]byte, 0, 24*len(m.attrs))

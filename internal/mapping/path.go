@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/attrsync/attrsync/internal/change"
 )
 
 // path is a field path split at its dots: "plan.tier" is {"plan", "tier"}.
@@ -30,20 +32,28 @@ type shapeError struct {
 
 func (e *shapeError) Error() string { return e.at + " is " + e.what + ", not an object" }
 
-// read walks the path through fields. present is false when a field on the
-// path is missing or holds the source's placeholder for a value it could not
-// read (an unchanged TOASTed column: a parent that is one hides its children
-// too); a null on the path reads as a present null.
-func (p path) read(fields map[string]any, unavailable *placeholder) (v any, present bool, err error) {
-	cur := fields
-	for i, seg := range p {
-		v, ok := cur[seg]
-		if !ok || unavailable.is(v) {
+// read walks the path through a row's fields, or through its before image
+// when before is set. col is the index of the path's top-level field in the
+// order the decoder was given (SourceFields, or for the before image the
+// identifier's field alone), where a row decoded by index holds it.
+// present is false when a field on the path is missing or holds the
+// source's placeholder for a value it could not read (an unchanged TOASTed
+// column: a parent that is one hides its children too); a null on the path
+// reads as a present null.
+func (p path) read(row *change.Row, before bool, col int, unavailable *placeholder) (v any, present bool, err error) {
+	if before {
+		v, present = row.BeforeField(col, p[0])
+	} else {
+		v, present = row.Field(col, p[0])
+	}
+	for i := 0; ; i++ {
+		if !present || unavailable.is(v) {
 			return nil, false, nil
 		}
 		if i == len(p)-1 {
 			return v, true, nil
 		}
+		var cur map[string]any
 		switch next := v.(type) {
 		case map[string]any:
 			cur = next
@@ -58,8 +68,8 @@ func (p path) read(fields map[string]any, unavailable *placeholder) (v any, pres
 		default:
 			return nil, false, &shapeError{at: strings.Join(p[:i+1], "."), what: kindOf(v)}
 		}
+		v, present = cur[p[i+1]]
 	}
-	return nil, false, nil // unreachable: paths are never empty
 }
 
 // jsonObject parses s when it holds a JSON object, as Debezium sends json
