@@ -152,6 +152,11 @@ running() { [ -f "$DIR/pid" ] && kill -0 "$(cat "$DIR/pid")" 2>/dev/null; }
 launch() {
   local port
   port=$(sed -n 's/^ATTRSYNC_KAFKA_BROKERS=127.0.0.1://p' "$DIR/env")
+  # Only lines logged by this launch count: after a restart the log still
+  # holds the previous start's "Kafka Server started", which let restart
+  # return before the new broker was up.
+  local from=0
+  [ -f "$DIR/broker.log" ] && from=$(wc -l <"$DIR/broker.log")
   # setsid: the broker outlives the shell that started it (make, a test).
   setsid java ${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$DIR/log4j2.properties" \
@@ -159,7 +164,8 @@ launch() {
   echo $! >"$DIR/pid"
   # Ready when the broker has registered and its client listener accepts.
   local deadline=$((SECONDS + 90))
-  until grep -q "Kafka Server started" "$DIR/broker.log" 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+  until awk -v from="$from" 'NR > from && /Kafka Server started/ { found = 1 } END { exit !found }' "$DIR/broker.log" 2>/dev/null &&
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
     if ! running; then tail -40 "$DIR/broker.log" >&2; die "the broker exited during start-up (log: $DIR/broker.log)"; fi
     [ $SECONDS -lt $deadline ] || { tail -40 "$DIR/broker.log" >&2; halt; die "the broker was not ready within 90s (log: $DIR/broker.log)"; }
     sleep 0.2
