@@ -55,7 +55,11 @@ func formats(t *testing.T, reg *srfake.Registry, opts ...cdc.Option) ([]cdctest.
 // TestFormatsDecodeAlike writes one generated users stream as JSON
 // (JsonConverter with schemas), Avro and Protobuf, and checks that every
 // event decodes to the same row and maps to the same user change, with the
-// decoder building all fields and only the mapped ones.
+// decoder building all fields, and only the mapped ones with the
+// identifier's before image. With the mapped fields the stream is also read
+// as a sync reads it (app.NewDecoder: cdc.ByIndex, cdc.BorrowValue), whose
+// rows must be the same rows held by index: updates and their before images
+// must take that path.
 func TestFormatsDecodeAlike(t *testing.T) {
 	cfg := usersMapping
 	cfg.OnDelete = mapping.OnDeleteUnset
@@ -65,11 +69,20 @@ func TestFormatsDecodeAlike(t *testing.T) {
 	}
 	events := cdctest.UserEvents(25, 300, 7)
 	table := cdctest.Users()
-	for _, only := range [][]string{nil, mapper.SourceFields()} {
+	mapped := []cdc.Option{cdc.OnlyFields(mapper.SourceFields()...), cdc.WithBefore("email")}
+	for _, opts := range [][]cdc.Option{nil, mapped} {
 		reg := srfake.New()
 		defer reg.Close()
-		writers, decoders := formats(t, reg, cdc.OnlyFields(only...))
+		writers, decoders := formats(t, reg, opts...)
+		if opts != nil {
+			sync, err := cdc.New(cdc.FormatDebezium, append(opts, cdc.BorrowValue(), cdc.ByIndex())...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writers, decoders = append(writers, cdctest.JSON{}), append(decoders, sync)
+		}
 		ops := map[change.Op]int{}
+		byIndex, beforesByIndex := 0, 0
 		for n, ev := range events {
 			pos := change.Position{Topic: table.Topic, Offset: int64(n)}
 			var (
@@ -89,14 +102,20 @@ func TestFormatsDecodeAlike(t *testing.T) {
 				if err != nil {
 					t.Fatalf("event %d: %s: map: %v", n, w.Format(), err)
 				}
+				if row.Cols.Len() > 0 && row.Fields == nil {
+					byIndex++
+				}
+				if row.BeforeCols.Len() > 0 && row.Before == nil {
+					beforesByIndex++
+				}
 				rows = append(rows, row)
 				changes = append(changes, uc)
 			}
 			ops[rows[0].Op]++
 			for i := 1; i < len(rows); i++ {
-				if !reflect.DeepEqual(rows[0], rows[i]) {
-					t.Fatalf("event %d (%s): %s row differs from JSON's\n json: %#v\n %s: %#v",
-						n, ev.Op, writers[i].Format(), rows[0], writers[i].Format(), rows[i])
+				if got := rows[i].Unindexed(); !reflect.DeepEqual(rows[0], got) {
+					t.Fatalf("event %d (%s): decoder %d (%s) row differs from JSON's\n json: %#v\n %s: %#v",
+						n, ev.Op, i, writers[i].Format(), rows[0], writers[i].Format(), got)
 				}
 				if !reflect.DeepEqual(changes[0], changes[i]) {
 					t.Fatalf("event %d: %s user change differs from JSON's\n json: %+v\n %s: %+v",
@@ -106,6 +125,9 @@ func TestFormatsDecodeAlike(t *testing.T) {
 		}
 		if ops[change.OpUpsert] == 0 || ops[change.OpDelete] == 0 {
 			t.Fatalf("the stream must hold upserts and deletes, got %v", ops)
+		}
+		if opts != nil && (byIndex == 0 || beforesByIndex == 0) {
+			t.Fatalf("%d rows and %d before images decoded by index, want some of each", byIndex, beforesByIndex)
 		}
 	}
 }
