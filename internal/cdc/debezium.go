@@ -138,8 +138,8 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, sc *hints) er
 	case "after":
 		switch r.peek() {
 		case '{':
-			if d.afterCols != nil {
-				e.afterCols = change.NewColumns(d.afterCols)
+			if order := d.indexed(d.only); order != nil {
+				e.afterCols = change.NewColumns(order)
 				err = r.columns(sc.afterLayout, e.afterCols)
 				break
 			}
@@ -163,8 +163,8 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, sc *hints) er
 			// locating it and reading it after the op took two; only a
 			// delete, which needs other fields, reads it again.
 			start := r.i
-			if d.beforeCols != nil {
-				e.beforeCols = change.NewColumns(d.beforeCols)
+			if order := d.indexed(d.beforeOnly); order != nil {
+				e.beforeCols = change.NewColumns(order)
 				err = r.columns(sc.beforeLayout, e.beforeCols)
 			} else {
 				e.beforeImage, err = r.object(d.before.keeps, len(d.before), sc.beforeLayout)

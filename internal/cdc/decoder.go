@@ -44,11 +44,10 @@ type Decoder struct {
 	// before image of an update (WithBefore); beforeOnly lists them.
 	before     keepSet
 	beforeOnly []string
-	// afterCols and beforeCols, when not nil, are the field orders in
-	// which a Debezium JSON update holds its after row and before image
-	// by index (ByIndex): see change.Columns.
-	afterCols, beforeCols []string
-	byIndex               bool
+	// byIndex says a Debezium JSON update holds its after row and before
+	// image by index (ByIndex), in the orders only and beforeOnly give:
+	// see change.Columns and indexed.
+	byIndex bool
 
 	schemas schemaCache
 	// reg and bin serve the binary formats; bin is nil for the JSON ones.
@@ -113,6 +112,15 @@ func ByIndex() Option {
 	return func(d *Decoder) { d.byIndex = true }
 }
 
+// indexed is order when rows hold their fields by index in it (ByIndex),
+// else nil; order is only or beforeOnly, nil when every field is kept.
+func (d *Decoder) indexed(order []string) []string {
+	if !d.byIndex {
+		return nil
+	}
+	return order
+}
+
 // BorrowValue lets the JSON formats' rows alias the message value instead
 // of a copy of it: their strings are then the value's own bytes. The caller
 // promises not to modify a value while a row decoded from it is in use.
@@ -142,9 +150,7 @@ func New(format string, opts ...Option) (*Decoder, error) {
 	for _, o := range opts {
 		o(d)
 	}
-	if d.byIndex && format == FormatDebezium {
-		d.afterCols, d.beforeCols = d.only, d.beforeOnly
-	}
+	d.byIndex = d.byIndex && format == FormatDebezium
 	switch format {
 	case FormatAvro, FormatProtobuf:
 		if d.reg == nil {

@@ -117,10 +117,10 @@ func (d *Decoder) schema(r *reader) (hints, error) {
 		beforeNames = afterNames
 	}
 	if !d.noLayouts {
-		h.afterLayout = newLayout(afterNames, d.keepFunc(), d.afterCols)
+		h.afterLayout = newLayout(afterNames, d.keepFunc(), d.indexed(d.only))
 		h.deletedLayout = newLayout(beforeNames, d.keepFunc(), nil)
 		if d.before != nil {
-			h.beforeLayout = newLayout(beforeNames, d.before.keeps, d.beforeCols)
+			h.beforeLayout = newLayout(beforeNames, d.before.keeps, d.indexed(d.beforeOnly))
 		}
 	}
 	// Clone so that the cache does not keep the whole message alive.
