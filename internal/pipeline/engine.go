@@ -188,15 +188,21 @@ func (e *engine) addWaiting(now time.Time) {
 
 func (e *engine) add(en entry, now time.Time) {
 	id := en.ch.User
+	u := e.user(id)
+	if len(u.pending) == 0 && !u.out {
+		e.ready = append(e.ready, readyUser{id: id, since: now})
+	}
+	u.pending = append(u.pending, en)
+}
+
+// user returns the engine's entry for id, made if there is none.
+func (e *engine) user(id change.Identifier) *user {
 	u := e.users[id]
 	if u == nil {
 		u = &user{}
 		e.users[id] = u
 	}
-	if len(u.pending) == 0 && !u.out {
-		e.ready = append(e.ready, readyUser{id: id, since: now})
-	}
-	u.pending = append(u.pending, en)
+	return u
 }
 
 // returned marks a user out as back, settled or given back.
@@ -251,11 +257,7 @@ func (e *engine) rowsDone(u *user, back []entry, now time.Time) {
 // meanwhile, to go again after requeueDelay.
 func (e *engine) giveBack(ws []userWork, now time.Time) {
 	for _, w := range ws {
-		u := e.users[w.id]
-		if u == nil {
-			u = &user{}
-			e.users[w.id] = u
-		}
+		u := e.user(w.id)
 		e.returned(u)
 		e.rowsDone(u, w.entries, now)
 		u.pending = append(w.entries, u.pending...)
