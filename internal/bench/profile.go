@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 )
 
 // startProfile starts a CPU profile into prefix.name.pprof and returns the
@@ -12,6 +13,9 @@ import (
 // and prefix.name.allocs.pprof: allocations are counted from the process's
 // start, so the phase's own are the second less the first
 // (go tool pprof -sample_index=alloc_space -diff_base <allocs0> <allocs>).
+// An execution trace goes to prefix.name.trace: where the CPU profile says
+// what the busy cores do, the trace says why the others are idle
+// (go tool trace -pprof=sync, or =net, for the time goroutines wait).
 func startProfile(prefix, name string) (stop func(), err error) {
 	if prefix == "" {
 		return func() {}, nil
@@ -27,7 +31,21 @@ func startProfile(prefix, name string) (stop func(), err error) {
 		f.Close()
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
+	tf, err := os.Create(fmt.Sprintf("%s.%s.trace", prefix, name))
+	if err != nil {
+		pprof.StopCPUProfile()
+		f.Close()
+		return nil, err
+	}
+	if err := trace.Start(tf); err != nil {
+		pprof.StopCPUProfile()
+		f.Close()
+		tf.Close()
+		return nil, fmt.Errorf("execution trace: %w", err)
+	}
 	return func() {
+		trace.Stop()
+		tf.Close()
 		pprof.StopCPUProfile()
 		f.Close()
 		if err := writeAllocs(fmt.Sprintf("%s.%s.allocs.pprof", prefix, name)); err != nil {
