@@ -39,7 +39,7 @@ func mustSave(t *testing.T, s *state.Store, ids []change.Identifier, recs []stat
 	}
 }
 
-func client(t *testing.T) *redis.Client {
+func client(t testing.TB) *redis.Client {
 	t.Helper()
 	r := testenv.StartRedis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
