@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -37,11 +36,7 @@ func (s *Store) Existence() *Existence { return &Existence{rdb: s.rdb, base: s.b
 
 // existsKey is the Redis key of a bucket of the existence set.
 func (e *Existence) existsKey(bucket uint32) string {
-	b := make([]byte, 0, len(e.base)+8)
-	b = append(b, e.base...)
-	b = append(b, ":e:"...)
-	b = strconv.AppendUint(b, uint64(bucket), 10)
-	return string(b)
+	return userKey{space: spaceExistence, bucket: bucket}.redisKey(e.base)
 }
 
 // MarkExisting adds users to the set, in one pipelined round trip.

@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/binary"
+	"strconv"
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/cespare/xxhash/v2"
@@ -44,6 +45,16 @@ func keyOf(id change.Identifier) userKey {
 	}
 	k.bucket = h >> (32 - bucketBits)
 	return k
+}
+
+// redisKey is the Redis key of k's bucket hash in the sync whose keys start
+// with base (<prefix>:<sync>): <base>:<space>:<bucket>.
+func (k userKey) redisKey(base string) string {
+	b := make([]byte, 0, len(base)+8)
+	b = append(b, base...)
+	b = append(b, ':', k.space, ':')
+	b = strconv.AppendUint(b, uint64(k.bucket), 10)
+	return string(b)
 }
 
 // in is the key of the same user in another space.

@@ -39,13 +39,7 @@ type redisBackend struct {
 	layoutJSON []byte
 }
 
-func (r *redisBackend) bucketKey(k userKey) string {
-	b := make([]byte, 0, len(r.base)+8)
-	b = append(b, r.base...)
-	b = append(b, ':', k.space, ':')
-	b = strconv.AppendUint(b, uint64(k.bucket), 10)
-	return string(b)
-}
+func (r *redisBackend) bucketKey(k userKey) string { return k.redisKey(r.base) }
 
 func (r *redisBackend) layoutKeyOf(id uint32) string {
 	return r.base + ":layout:" + strconv.FormatUint(uint64(id), 16)
