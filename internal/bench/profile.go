@@ -31,23 +31,24 @@ func startProfile(prefix, name string) (stop func(), err error) {
 		f.Close()
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
-	tf, err := os.Create(fmt.Sprintf("%s.%s.trace", prefix, name))
-	if err != nil {
+	stopCPU := func() {
 		pprof.StopCPUProfile()
 		f.Close()
+	}
+	tf, err := os.Create(fmt.Sprintf("%s.%s.trace", prefix, name))
+	if err != nil {
+		stopCPU()
 		return nil, err
 	}
 	if err := trace.Start(tf); err != nil {
-		pprof.StopCPUProfile()
-		f.Close()
+		stopCPU()
 		tf.Close()
 		return nil, fmt.Errorf("execution trace: %w", err)
 	}
 	return func() {
 		trace.Stop()
 		tf.Close()
-		pprof.StopCPUProfile()
-		f.Close()
+		stopCPU()
 		if err := writeAllocs(fmt.Sprintf("%s.%s.allocs.pprof", prefix, name)); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 		}

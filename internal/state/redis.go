@@ -39,8 +39,6 @@ type redisBackend struct {
 	layoutJSON []byte
 }
 
-func (r *redisBackend) bucketKey(k userKey) string { return k.redisKey(r.base) }
-
 func (r *redisBackend) layoutKeyOf(id uint32) string {
 	return r.base + ":layout:" + strconv.FormatUint(uint64(id), 16)
 }
@@ -49,7 +47,7 @@ func (r *redisBackend) get(ctx context.Context, keys []userKey) ([][]byte, error
 	pipe := r.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(keys))
 	for i, k := range keys {
-		cmds[i] = pipe.HGet(ctx, r.bucketKey(k), string(k.field[:]))
+		cmds[i] = pipe.HGet(ctx, k.redisKey(r.base), string(k.field[:]))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("state: load %d users: %w", len(keys), err)
@@ -82,7 +80,7 @@ func (r *redisBackend) swap(ctx context.Context, keys []userKey, olds, news [][]
 		pipe.SetNX(ctx, r.layoutKey, r.layoutJSON, 0)
 		cmds := make([]*redis.Cmd, len(todo))
 		for j, i := range todo {
-			bucket := []string{r.bucketKey(keys[i])}
+			bucket := []string{keys[i].redisKey(r.base)}
 			args := []any{string(keys[i].field[:]), olds[i], news[i]}
 			if full {
 				cmds[j] = r.script.Eval(ctx, pipe, bucket, args...)
@@ -135,9 +133,9 @@ func (r *redisBackend) put(ctx context.Context, keys []userKey, vals [][]byte) e
 	pipe := r.rdb.Pipeline()
 	for i, k := range keys {
 		if vals[i] == nil {
-			pipe.HDel(ctx, r.bucketKey(k), string(k.field[:]))
+			pipe.HDel(ctx, k.redisKey(r.base), string(k.field[:]))
 		} else {
-			pipe.HSet(ctx, r.bucketKey(k), string(k.field[:]), vals[i])
+			pipe.HSet(ctx, k.redisKey(r.base), string(k.field[:]), vals[i])
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {

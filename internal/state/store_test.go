@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func newStore(t *testing.T, rdb redis.UniversalClient, attrs ...string) *state.Store {
+func newStore(t testing.TB, rdb redis.UniversalClient, attrs ...string) *state.Store {
 	t.Helper()
 	s, err := state.New(context.Background(), rdb, "attrsync", "test", attrs)
 	if err != nil {
@@ -26,7 +26,7 @@ func newStore(t *testing.T, rdb redis.UniversalClient, attrs ...string) *state.S
 }
 
 // mustSave writes records that must not have been written by anyone else.
-func mustSave(t *testing.T, s *state.Store, ids []change.Identifier, recs []state.Record) {
+func mustSave(t testing.TB, s *state.Store, ids []change.Identifier, recs []state.Record) {
 	t.Helper()
 	sw, err := s.Save(context.Background(), ids, recs)
 	if err != nil {

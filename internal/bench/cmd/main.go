@@ -28,7 +28,7 @@ func main() {
 	events := flag.Int("events", 0, fmt.Sprintf("update events per diff-path scenario (default %d, quick %d)", opts.Events, bench.QuickOptions().Events))
 	snapshot := flag.Int("snapshot", 0, fmt.Sprintf("users of the smaller snapshot backlog attrsync run syncs as a child process; the larger has 5× (default %d, quick %d)", opts.SnapshotUsers, bench.QuickOptions().SnapshotUsers))
 	broker := flag.String("broker", "kfake", "kfake (in-process) or real (the broker at $ATTRSYNC_KAFKA_BROKERS)")
-	profile := flag.String("cpuprofile", "", "write CPU profiles of the diff-path pipeline runs to `prefix`.diff<rate>.pprof")
+	profile := flag.String("cpuprofile", "", "write CPU and allocation profiles and an execution trace of the diff-path pipeline runs to `prefix`.diff<rate>.*")
 	flag.Parse()
 	if *quick {
 		opts = bench.QuickOptions()
