@@ -28,7 +28,8 @@ func (e *syntaxError) Error() string {
 // reader is a strict, allocation-light JSON reader over a string. Strings
 // without escapes and numbers are returned as substrings of s, so decoding a
 // row costs one conversion of the message plus the maps and interface boxes
-// of the values it keeps.
+// of the values it keeps; a row read into change.Columns keeps its strings
+// and numbers without boxes.
 type reader struct {
 	s     string
 	i     int
@@ -220,14 +221,39 @@ func (r *reader) member(m map[string]any, cols change.Columns, k string, col int
 	if !kept {
 		return r.skipFast()
 	}
+	if m == nil {
+		return r.column(cols, col)
+	}
 	v, err := r.value()
 	if err != nil {
 		return err
 	}
-	if m == nil {
+	m[k] = v
+	return nil
+}
+
+// column reads a value into column col of cols, keeping a string or a
+// number as its text (Columns.SetText) instead of boxing it as value does.
+func (r *reader) column(cols change.Columns, col int) error {
+	switch c := r.peek(); {
+	case c == '"':
+		s, err := r.str()
+		if err != nil {
+			return err
+		}
+		cols.SetText(col, s, false)
+	case c == '-' || (c >= '0' && c <= '9'):
+		n, err := r.number()
+		if err != nil {
+			return err
+		}
+		cols.SetText(col, n, true)
+	default:
+		v, err := r.value()
+		if err != nil {
+			return err
+		}
 		cols.Set(col, v)
-	} else {
-		m[k] = v
 	}
 	return nil
 }

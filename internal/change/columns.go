@@ -1,24 +1,40 @@
 package change
 
+import "encoding/json"
+
 // Columns holds a row's top-level fields by position instead of in a map.
 // Building and reading a map of a dozen fields costs several times the
 // decoding of their values, so the JSON decoder, told the fields a mapping
 // reads (cdc.ByIndex), puts them in a slice in that order and the mapper
-// reads them by their index. The zero Columns holds nothing: the row is then
-// in its maps.
+// reads them by their index. Strings and numbers are kept as their text
+// (SetText, Text) rather than boxed in an interface: a box is an allocation,
+// and most of a row's values are strings and numbers. The zero Columns holds
+// nothing: the row is then in its maps.
 type Columns struct {
 	// names is the decoder's field order, shared by all its rows: read only.
 	names []string
-	vals  []any
+	cells []cell
 }
 
-// null is a JSON null in Columns, where a nil value means absent.
-type null struct{}
+// cell is one field: v is nil when the field is absent, null{} for JSON
+// null, str{} or num{} when s holds the value, else the value itself.
+type cell struct {
+	v any
+	s string
+}
+
+// The markers of a cell's kind are empty structs, which an interface holds
+// without allocating.
+type (
+	null struct{}
+	str  struct{}
+	num  struct{}
+)
 
 // NewColumns returns empty Columns for the named fields, which it does not
 // copy: they must not change while a row holds them.
 func NewColumns(names []string) Columns {
-	return Columns{names: names, vals: make([]any, len(names))}
+	return Columns{names: names, cells: make([]cell, len(names))}
 }
 
 // Set makes v (nil for JSON null) the value of field i.
@@ -26,25 +42,78 @@ func (c Columns) Set(i int, v any) {
 	if v == nil {
 		v = null{}
 	}
-	c.vals[i] = v
+	c.cells[i] = cell{v: v}
+}
+
+// SetText makes s the value of field i: a string, or when number is set
+// the text of a JSON number, which At returns as a json.Number.
+func (c Columns) SetText(i int, s string, number bool) {
+	if number {
+		c.cells[i] = cell{v: num{}, s: s}
+	} else {
+		c.cells[i] = cell{v: str{}, s: s}
+	}
 }
 
 // Len is how many fields the Columns have room for; 0 for the zero Columns.
 func (c Columns) Len() int { return len(c.names) }
 
+// named reports whether field i exists and is called name. The check makes
+// a wrong index read as absent rather than as another field; it costs one
+// pointer comparison when the caller holds the very strings the decoder
+// was given.
+func (c Columns) named(i int, name string) bool {
+	return i >= 0 && i < len(c.names) && c.names[i] == name
+}
+
 // At returns the value of field i when it is named name, and whether it is
-// present. The name check makes a wrong index read as absent rather than
-// as another field; it costs one pointer comparison when the caller holds
-// the very strings the decoder was given.
+// present; ok is false when field i is not named name. A string or number
+// set with SetText is boxed here, so the hot path reads them with Text.
 func (c Columns) At(i int, name string) (v any, present, ok bool) {
-	if i < 0 || i >= len(c.names) || c.names[i] != name {
+	if !c.named(i, name) {
 		return nil, false, false
 	}
-	v = c.vals[i]
-	if _, isNull := v.(null); isNull {
+	switch cl := c.cells[i]; cl.v.(type) {
+	case nil:
+		return nil, false, true
+	case null:
 		return nil, true, true
+	case str:
+		return cl.s, true, true
+	case num:
+		return json.Number(cl.s), true, true
+	default:
+		return cl.v, true, true
 	}
-	return v, v != nil, true
+}
+
+// Text returns field i, when it is named name and holds a string or a
+// number, as its text without boxing it; number says which. ok is false
+// for any other field, value or kind.
+func (c Columns) Text(i int, name string) (s string, number, ok bool) {
+	if !c.named(i, name) {
+		return "", false, false
+	}
+	switch cl := c.cells[i]; cl.v.(type) {
+	case str:
+		return cl.s, false, true
+	case num:
+		return cl.s, true, true
+	default:
+		return TextOf(cl.v)
+	}
+}
+
+// TextOf returns v as text when it is a string or a json.Number, the two
+// kinds Text reads.
+func TextOf(v any) (s string, number, ok bool) {
+	switch t := v.(type) {
+	case string:
+		return t, false, true
+	case json.Number:
+		return string(t), true, true
+	}
+	return "", false, false
 }
 
 // Index returns the index of the field called name, -1 if there is none.

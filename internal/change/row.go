@@ -67,6 +67,18 @@ func (r *Row) BeforeField(i int, name string) (any, bool) {
 	return field(r.Before, r.BeforeCols, i, name)
 }
 
+// FieldText is Field for a string or a number, read without boxing it: s
+// is the string, or the number's text when number is set. ok is false when
+// the field is absent, null or of another kind.
+func (r *Row) FieldText(i int, name string) (s string, number, ok bool) {
+	return fieldText(r.Fields, r.Cols, i, name)
+}
+
+// BeforeFieldText is FieldText for the before image.
+func (r *Row) BeforeFieldText(i int, name string) (s string, number, ok bool) {
+	return fieldText(r.Before, r.BeforeCols, i, name)
+}
+
 // HasBefore reports whether the row carries a before image.
 func (r *Row) HasBefore() bool { return r.Before != nil || r.BeforeCols.Len() > 0 }
 
@@ -79,6 +91,16 @@ func field(m map[string]any, c Columns, i int, name string) (any, bool) {
 		return v, present
 	}
 	return c.Lookup(name)
+}
+
+func fieldText(m map[string]any, c Columns, i int, name string) (string, bool, bool) {
+	if c.Len() == 0 {
+		return TextOf(m[name])
+	}
+	if !c.named(i, name) {
+		i = c.Index(name)
+	}
+	return c.Text(i, name)
 }
 
 // Unindexed returns the row with what its Columns hold moved into Fields

@@ -80,23 +80,31 @@ func newAttribute(c Attribute) (attribute, error) {
 // JSON to buf. ok is false when the attribute is not present (or null and
 // skipped).
 func (a *attribute) appendValue(buf []byte, row *change.Row, unavailable *placeholder) (_ []byte, ok bool, _ error) {
-	v, present, err := a.path.read(row, false, a.col, unavailable)
-	if err != nil {
-		return buf, false, a.fail(err.Error(), "") // a shape, never a value
-	}
-	if !present || (v == nil && a.skipNulls) {
-		return buf, false, nil
-	}
-	if v == nil {
-		return append(buf, "null"...), true, nil
-	}
 	start := len(buf)
-	out, err := a.convert(buf, v, row.LogicalTypes)
+	var err error
+	if s, number, isText := a.path.text(row, false, a.col); isText {
+		if !number && unavailable.isText(s) {
+			return buf, false, nil
+		}
+		buf, err = a.convertText(buf, s, number, row.LogicalTypes)
+	} else {
+		v, present, shapeErr := a.path.read(row, false, a.col, unavailable)
+		if shapeErr != nil {
+			return buf, false, a.fail(shapeErr.Error(), "") // a shape, never a value
+		}
+		if !present || (v == nil && a.skipNulls) {
+			return buf, false, nil
+		}
+		if v == nil {
+			return append(buf, "null"...), true, nil
+		}
+		buf, err = a.convert(buf, v, row.LogicalTypes)
+	}
 	if err != nil {
 		// Drop what a failed conversion may have appended.
 		return buf[:start], false, err
 	}
-	return out, true, nil
+	return buf, true, nil
 }
 
 // logical is the attribute's Debezium logical type among a row's types, ""
@@ -112,11 +120,14 @@ func (a *attribute) logical(types map[string]string) string {
 // types; only the conversions that need one look it up, which spares most
 // attributes a map lookup per row.
 func (a *attribute) convert(buf []byte, v any, types map[string]string) ([]byte, error) {
+	if s, number, ok := change.TextOf(v); ok {
+		return a.convertText(buf, s, number, types)
+	}
 	switch a.kind {
 	case kindString:
 		return a.toString(buf, v)
 	case kindNumber:
-		return a.toNumber(buf, v, types)
+		return a.toNumber(buf, v)
 	case kindBoolean:
 		return a.toBoolean(buf, v)
 	case kindDate:
@@ -129,6 +140,40 @@ func (a *attribute) convert(buf []byte, v any, types map[string]string) ([]byte,
 		return buf, a.fail("not encodable as JSON", err.Error())
 	}
 	return out, nil
+}
+
+// convertText is convert for a string, or a JSON number's text when
+// number is set: most values, which the row holds unboxed (see
+// change.Columns).
+func (a *attribute) convertText(buf []byte, s string, number bool, types map[string]string) ([]byte, error) {
+	switch a.kind {
+	case kindString:
+		return a.stringText(buf, s, number)
+	case kindNumber:
+		return a.numberText(buf, s, number, types)
+	case kindBoolean:
+		return a.booleanText(buf, s, number)
+	case kindDate:
+		return a.dateText(buf, s, number, a.logical(types))
+	case kindObject:
+		return a.objectText(buf, s, number)
+	}
+	if !number {
+		return jsonappend.AppendString(buf, s), nil
+	}
+	out, err := appendNumber(buf, s, false)
+	if err != nil {
+		return buf, a.fail("not encodable as JSON", err.Error())
+	}
+	return out, nil
+}
+
+// textValue is s as the value convert would have been given, for failures.
+func textValue(s string, number bool) any {
+	if number {
+		return json.Number(s)
+	}
+	return s
 }
 
 // fail is a convert failure naming the attribute. reason must not hold the
@@ -170,20 +215,22 @@ func describe(v any) string {
 	return kindOf(v)
 }
 
+func (a *attribute) stringText(buf []byte, s string, number bool) ([]byte, error) {
+	if !number {
+		return jsonappend.AppendString(buf, s), nil
+	}
+	// The canonical number text, so that 1.50 and 1.5 are one string.
+	out, err := appendNumber(append(buf, '"'), s, false)
+	if err != nil {
+		return buf, a.cannot(textValue(s, number), "")
+	}
+	return append(out, '"'), nil
+}
+
 func (a *attribute) toString(buf []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
-	case string:
-		return jsonappend.AppendString(buf, t), nil
 	case bool:
 		return jsonappend.AppendString(buf, strconv.FormatBool(t)), nil
-	case json.Number:
-		// The canonical number text, so that 1.50 and 1.5 are one string.
-		buf = append(buf, '"')
-		out, err := appendNumber(buf, string(t), false)
-		if err != nil {
-			return buf, a.cannot(v, "")
-		}
-		return append(out, '"'), nil
 	case float64, float32, int, int64, int32, uint64, uint32:
 		out, err := appendCanonical(append(buf, '"'), v)
 		if err != nil {
@@ -194,34 +241,47 @@ func (a *attribute) toString(buf []byte, v any) ([]byte, error) {
 	return buf, a.cannot(v, "")
 }
 
-func (a *attribute) toNumber(buf []byte, v any, types map[string]string) ([]byte, error) {
-	var n string
-	switch t := v.(type) {
-	case json.Number:
-		n = string(t)
-	case string:
-		n = strings.TrimSpace(t)
+func (a *attribute) numberText(buf []byte, s string, number bool, types map[string]string) ([]byte, error) {
+	n := s
+	if !number {
+		n = strings.TrimSpace(s)
 		if !jsonappend.ValidNumber(n) {
 			detail := ""
 			if a.logical(types) == "org.apache.kafka.connect.data.Decimal" {
 				detail = "a Kafka Connect Decimal in bytes; set Debezium's decimal.handling.mode to string or double"
 			}
-			return buf, a.cannot(v, detail)
+			return buf, a.cannot(s, detail)
 		}
+	}
+	out, err := appendNumber(buf, n, true)
+	if err != nil {
+		return buf, a.cannot(textValue(s, number), rangeNote(err))
+	}
+	return out, nil
+}
+
+func (a *attribute) toNumber(buf []byte, v any) ([]byte, error) {
+	switch v.(type) {
 	case float64, float32, int, int64, int32, uint64, uint32:
 		out, err := appendCanonical(buf, v)
 		if err != nil {
 			return buf, a.cannot(v, "")
 		}
 		return out, nil
-	default:
-		return buf, a.cannot(v, "")
 	}
-	out, err := appendNumber(buf, n, true)
-	if err != nil {
-		return buf, a.cannot(v, rangeNote(err))
+	return buf, a.cannot(v, "")
+}
+
+func (a *attribute) booleanText(buf []byte, s string, number bool) ([]byte, error) {
+	t := s
+	if !number {
+		t = strings.ToLower(strings.TrimSpace(s))
 	}
-	return out, nil
+	b, ok := boolText(t)
+	if !ok {
+		return buf, a.cannot(textValue(s, number), "")
+	}
+	return strconv.AppendBool(buf, b), nil
 }
 
 func (a *attribute) toBoolean(buf []byte, v any) ([]byte, error) {
@@ -229,10 +289,6 @@ func (a *attribute) toBoolean(buf []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case bool:
 		b, ok = t, true
-	case json.Number:
-		b, ok = boolText(string(t))
-	case string:
-		b, ok = boolText(strings.ToLower(strings.TrimSpace(t)))
 	case int:
 		b, ok = t == 1, t == 0 || t == 1
 	case int64:
@@ -256,20 +312,22 @@ func boolText(s string) (value, ok bool) {
 	return false, false
 }
 
+func (a *attribute) objectText(buf []byte, s string, number bool) ([]byte, error) {
+	// Debezium sends json and jsonb columns as strings.
+	t := strings.TrimSpace(s)
+	if number || (!strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[")) {
+		return buf, a.cannot(textValue(s, number), "")
+	}
+	parsed, ok := parseJSON(t)
+	if !ok {
+		return buf, a.cannot(s, "not valid JSON")
+	}
+	return a.toObject(buf, parsed)
+}
+
 func (a *attribute) toObject(buf []byte, v any) ([]byte, error) {
-	switch t := v.(type) {
+	switch v.(type) {
 	case map[string]any, []any:
-	case string:
-		// Debezium sends json and jsonb columns as strings.
-		s := strings.TrimSpace(t)
-		if !strings.HasPrefix(s, "{") && !strings.HasPrefix(s, "[") {
-			return buf, a.cannot(v, "")
-		}
-		parsed, ok := parseJSON(s)
-		if !ok {
-			return buf, a.cannot(v, "not valid JSON")
-		}
-		v = parsed
 	default:
 		return buf, a.cannot(v, "")
 	}

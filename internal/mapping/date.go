@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"encoding/json"
 	"github.com/attrsync/attrsync/internal/jsonappend"
 	"math"
 	"strconv"
@@ -77,36 +76,47 @@ const (
 	maxDate = 253402300799
 )
 
-// toDate converts a value to Iterable's date format. A logical type of the
-// field decides how to read it; without one a string is ISO-8601 (or a
-// number in the attribute's unit) and a number counts the attribute's unit.
-func (a *attribute) toDate(buf []byte, v any, logical string) ([]byte, error) {
-	enc, u := dateEncoding(logical)
-	switch enc {
-	case logicalTimeDay:
-		return buf, a.cannot(v, "a time of day ("+logical+"), not a date")
-	case logicalYear:
-		return buf, a.cannot(v, "a year ("+logical+"), not a date")
-	case logicalNone:
-		u = a.unit
+// dateText converts a string or, when number is set, a JSON number's text
+// to Iterable's date format. A logical type of the field decides how to
+// read it; without one a string is ISO-8601 (or a number in the
+// attribute's unit) and a number counts the attribute's unit.
+func (a *attribute) dateText(buf []byte, s string, number bool, logical string) ([]byte, error) {
+	enc, u, note := a.dateEncoding(logical)
+	var (
+		sec int64
+		ok  bool
+	)
+	switch t := strings.TrimSpace(s); {
+	case note != "":
+	case number:
+		if enc != logicalISO {
+			sec, ok = epochSeconds(s, u)
+		}
+	default:
+		var tm time.Time
+		if tm, ok = parseISO(t); ok {
+			sec = tm.Unix()
+		} else if enc != logicalISO && jsonappend.ValidNumber(t) {
+			sec, ok = epochSeconds(t, u)
+		}
 	}
+	if ok {
+		if buf, note = appendDate(buf, sec); note == "" {
+			return buf, nil
+		}
+	}
+	return buf, a.cannot(textValue(s, number), note)
+}
+
+// toDate is dateText for the Go numbers that formats other than JSON
+// decode to.
+func (a *attribute) toDate(buf []byte, v any, logical string) ([]byte, error) {
+	_, u, note := a.dateEncoding(logical)
 	var (
 		sec int64
 		ok  bool
 	)
 	switch t := v.(type) {
-	case string:
-		s := strings.TrimSpace(t)
-		var tm time.Time
-		if tm, ok = parseISO(s); ok {
-			sec = tm.Unix()
-		} else if enc != logicalISO && jsonappend.ValidNumber(s) {
-			sec, ok = epochSeconds(s, u)
-		}
-	case json.Number:
-		if enc != logicalISO {
-			sec, ok = epochSeconds(string(t), u)
-		}
 	case float64:
 		sec, ok = epochSeconds(strconv.FormatFloat(t, 'g', -1, 64), u)
 	case int64:
@@ -114,13 +124,36 @@ func (a *attribute) toDate(buf []byte, v any, logical string) ([]byte, error) {
 	case int:
 		sec, ok = epochSeconds(strconv.Itoa(t), u)
 	}
-	if !ok {
-		return buf, a.cannot(v, "")
+	if ok && note == "" {
+		if buf, note = appendDate(buf, sec); note == "" {
+			return buf, nil
+		}
 	}
+	return buf, a.cannot(v, note)
+}
+
+// dateEncoding is how the attribute reads a field of the logical type as a
+// date. note says why such a field holds no date, "" when it may.
+func (a *attribute) dateEncoding(logical string) (enc logicalDate, u unit, note string) {
+	enc, u = dateEncoding(logical)
+	switch enc {
+	case logicalTimeDay:
+		note = "a time of day (" + logical + "), not a date"
+	case logicalYear:
+		note = "a year (" + logical + "), not a date"
+	case logicalNone:
+		u = a.unit
+	}
+	return enc, u, note
+}
+
+// appendDate appends sec as an Iterable date, or returns buf and why not
+// when it falls outside Iterable's range.
+func appendDate(buf []byte, sec int64) ([]byte, string) {
 	if sec < minDate || sec > maxDate {
-		return buf, a.cannot(v, "outside the years 0000 to 9999")
+		return buf, "outside the years 0000 to 9999"
 	}
-	return appendIterableDate(buf, time.Unix(sec, 0).UTC()), nil
+	return appendIterableDate(buf, time.Unix(sec, 0).UTC()), ""
 }
 
 // epochSeconds reads a number of unit u since the epoch and returns whole

@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -57,6 +56,12 @@ const idCol = 0
 // before image when before is set. Reasons name the problem, never the
 // value.
 func (id *identifier) read(row *change.Row, before bool, unavailable *placeholder) (change.Identifier, error) {
+	if s, number, ok := id.path.text(row, before, idCol); ok {
+		if !number && unavailable.isText(s) {
+			return change.Identifier{}, id.fail("missing")
+		}
+		return id.parse(s, number)
+	}
 	v, present, err := id.path.read(row, before, idCol, unavailable)
 	switch {
 	case err != nil:
@@ -66,10 +71,19 @@ func (id *identifier) read(row *change.Row, before bool, unavailable *placeholde
 	case v == nil:
 		return change.Identifier{}, id.fail("null")
 	}
+	s, number, ok := change.TextOf(v)
+	if !ok {
+		return change.Identifier{}, id.fail("%s, not a string", kindOf(v))
+	}
+	return id.parse(s, number)
+}
+
+// parse normalises and validates an identifier read as a string or, when
+// number is set, as a JSON number's text.
+func (id *identifier) parse(s string, number bool) (change.Identifier, error) {
 	if id.kind == change.Email {
-		s, ok := v.(string)
-		if !ok {
-			return change.Identifier{}, id.fail("%s, not a string", kindOf(v))
+		if number {
+			return change.Identifier{}, id.fail("a number, not a string")
 		}
 		email, reason := normaliseEmail(s)
 		if reason != "" {
@@ -77,19 +91,10 @@ func (id *identifier) read(row *change.Row, before bool, unavailable *placeholde
 		}
 		return change.Identifier{Kind: change.Email, Value: email}, nil
 	}
-	var s string
-	switch t := v.(type) {
-	case string:
-		s = t
-	case json.Number:
-		// Numeric primary keys are the usual userId; their decimal text
-		// is what every other system calls the user.
-		if !isInteger(string(t)) {
-			return change.Identifier{}, id.fail("a number with a fraction or exponent, not an integer")
-		}
-		s = string(t)
-	default:
-		return change.Identifier{}, id.fail("%s, not a string", kindOf(v))
+	// Numeric primary keys are the usual userId; their decimal text is
+	// what every other system calls the user.
+	if number && !isInteger(s) {
+		return change.Identifier{}, id.fail("a number with a fraction or exponent, not an integer")
 	}
 	if reason := checkUserID(s); reason != "" {
 		return change.Identifier{}, id.fail("invalid userId (%s)", reason)
@@ -104,6 +109,16 @@ func (id *identifier) read(row *change.Row, before bool, unavailable *placeholde
 // and the before image need not be normalised and validated again, which
 // for an email is most of what reading it costs.
 func (id *identifier) unchanged(row *change.Row, unavailable *placeholder) bool {
+	s, number, ok := id.path.text(row, false, idCol)
+	w, wasNumber, wasOK := id.path.text(row, true, idCol)
+	if !ok || !wasOK {
+		return id.unchangedNested(row, unavailable)
+	}
+	return !number && !wasNumber && s == w && !unavailable.isText(s)
+}
+
+// unchangedNested is unchanged for a path into an object.
+func (id *identifier) unchangedNested(row *change.Row, unavailable *placeholder) bool {
 	now, present, err := id.path.read(row, false, idCol, unavailable)
 	if err != nil || !present {
 		return false

@@ -72,6 +72,19 @@ func (p path) read(row *change.Row, before bool, col int, unavailable *placehold
 	}
 }
 
+// text reads a one-field path as read does when the field holds a string
+// or a number, without boxing it: s is its text, number says which. ok is
+// false for a longer path or any other value; read then answers.
+func (p path) text(row *change.Row, before bool, col int) (s string, number, ok bool) {
+	if len(p) != 1 {
+		return "", false, false
+	}
+	if before {
+		return row.BeforeFieldText(col, p[0])
+	}
+	return row.FieldText(col, p[0])
+}
+
 // jsonObject parses s when it holds a JSON object, as Debezium sends json
 // and jsonb columns. This is off the hot path: only paths into such columns
 // use it, and encoding/json keeps its semantics standard.

@@ -86,7 +86,7 @@ func (p *placeholder) is(v any) bool {
 	}
 	switch t := v.(type) {
 	case string:
-		return contains(p.strs, t)
+		return p.isText(t)
 	case []any:
 		return p.isList(t)
 	case map[string]any:
@@ -94,6 +94,11 @@ func (p *placeholder) is(v any) bool {
 		return len(t) == 1 && ok && s == p.text
 	}
 	return false
+}
+
+// isText reports whether s is the placeholder in one of its string forms.
+func (p *placeholder) isText(s string) bool {
+	return p.text != "" && contains(p.strs, s)
 }
 
 // isList recognises the array placeholders: [text], [bytes] (encoded),
