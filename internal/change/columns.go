@@ -16,20 +16,37 @@ type Columns struct {
 	cells []cell
 }
 
-// cell is one field: v is nil when the field is absent, null{} for JSON
-// null, str{} or num{} when s holds the value, else the value itself.
+// cell is one field: s holds a string or a number's text, v any other
+// value.
 type cell struct {
-	v any
-	s string
+	s    string
+	v    any
+	kind cellKind
 }
 
-// The markers of a cell's kind are empty structs, which an interface holds
-// without allocating.
-type (
-	null struct{}
-	str  struct{}
-	num  struct{}
+// cellKind says what a cell holds.
+type cellKind uint8
+
+const (
+	absent cellKind = iota
+	null            // JSON null
+	str             // a string, in s
+	num             // a number's text, in s
+	other           // any other value, in v
 )
+
+// text is Text for a cell known to be the right one.
+func (cl *cell) text() (s string, number, ok bool) {
+	switch cl.kind {
+	case str:
+		return cl.s, false, true
+	case num:
+		return cl.s, true, true
+	case other:
+		return TextOf(cl.v)
+	}
+	return "", false, false
+}
 
 // NewColumns returns empty Columns for the named fields, which it does not
 // copy: they must not change while a row holds them.
@@ -40,19 +57,20 @@ func NewColumns(names []string) Columns {
 // Set makes v (nil for JSON null) the value of field i.
 func (c Columns) Set(i int, v any) {
 	if v == nil {
-		v = null{}
+		c.cells[i] = cell{kind: null}
+		return
 	}
-	c.cells[i] = cell{v: v}
+	c.cells[i] = cell{v: v, kind: other}
 }
 
 // SetText makes s the value of field i: a string, or when number is set
 // the text of a JSON number, which At returns as a json.Number.
 func (c Columns) SetText(i int, s string, number bool) {
+	kind := str
 	if number {
-		c.cells[i] = cell{v: num{}, s: s}
-	} else {
-		c.cells[i] = cell{v: str{}, s: s}
+		kind = num
 	}
+	c.cells[i] = cell{s: s, kind: kind}
 }
 
 // Len is how many fields the Columns have room for; 0 for the zero Columns.
@@ -73,8 +91,8 @@ func (c Columns) At(i int, name string) (v any, present, ok bool) {
 	if !c.named(i, name) {
 		return nil, false, false
 	}
-	switch cl := c.cells[i]; cl.v.(type) {
-	case nil:
+	switch cl := &c.cells[i]; cl.kind {
+	case absent:
 		return nil, false, true
 	case null:
 		return nil, true, true
@@ -94,14 +112,7 @@ func (c Columns) Text(i int, name string) (s string, number, ok bool) {
 	if !c.named(i, name) {
 		return "", false, false
 	}
-	switch cl := c.cells[i]; cl.v.(type) {
-	case str:
-		return cl.s, false, true
-	case num:
-		return cl.s, true, true
-	default:
-		return TextOf(cl.v)
-	}
+	return c.cells[i].text()
 }
 
 // TextOf returns v as text when it is a string or a json.Number, the two

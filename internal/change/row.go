@@ -98,9 +98,11 @@ func fieldText(m map[string]any, c Columns, i int, name string) (string, bool, b
 		return TextOf(m[name])
 	}
 	if !c.named(i, name) {
-		i = c.Index(name)
+		if i = c.Index(name); i < 0 {
+			return "", false, false
+		}
 	}
-	return c.Text(i, name)
+	return c.cells[i].text()
 }
 
 // Unindexed returns the row with what its Columns hold moved into Fields
