@@ -3,36 +3,116 @@ package state_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/state"
 )
 
 // BenchmarkLoad times loading one diff candidate's worth of records (1,000
-// users, all synced) from a real Redis: the read every event of the diff
-// path pays for, one pipelined round trip per candidate.
+// synced users, 10 attributes) from a real Redis: the read every event of
+// the diff path pays for, one pipelined round trip per candidate. Beside
+// the client's time it reports Redis's own CPU time per record read
+// (redis-cpu-ns/read), which grows with the users in each bucket hash, so
+// BENCH_SYNCED_USERS (1,000 by default) syncs more users first: 1000000
+// is the bench's snapshot. It runs with the README's listpack settings and
+// with Redis's default of 128 entries, above which a hash is a hash table.
 func BenchmarkLoad(b *testing.B) {
-	s := newStore(b, client(b), "a", "b")
-	ids := make([]change.Identifier, 1000)
-	recs := make([]state.Record, len(ids))
-	for i := range ids {
-		ids[i] = change.Identifier{Kind: change.Email, Value: fmt.Sprintf("user%d@example.com", i)}
-		recs[i] = s.Apply(state.Record{}, []change.Attr{attr("a", "1")}, change.Position{Topic: "t", Offset: int64(i)}, false, time.Now())
-	}
-	mustSave(b, s, ids, recs)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		recs, err := s.Load(ctx, ids)
-		if err != nil {
-			b.Fatal(err)
+	synced := 1000
+	if v := os.Getenv("BENCH_SYNCED_USERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			b.Fatalf("BENCH_SYNCED_USERS=%q: want a number of at least 1000", v)
 		}
-		for i, r := range recs {
-			if !r.Exists() {
-				b.Fatalf("user %d's record did not load", i)
+		synced = n
+	}
+	for _, entries := range []string{"1024", "128"} {
+		b.Run("listpack-entries="+entries, func(b *testing.B) {
+			rdb := client(b)
+			ctx := context.Background()
+			if err := rdb.ConfigSet(ctx, "hash-max-listpack-entries", entries).Err(); err != nil {
+				b.Fatal(err)
 			}
+			attrs := make([]string, 10)
+			for i := range attrs {
+				attrs[i] = fmt.Sprintf("a%d", i)
+			}
+			s := newStore(b, rdb, attrs...)
+			ids := syncUsers(b, s, attrs, synced)
+			used, err := state.UsedMemory(ctx, rdb)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu0 := redisCPU(b, rdb)
+			b.ReportAllocs()
+			for b.Loop() {
+				recs, err := s.Load(ctx, ids)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i, r := range recs {
+					if !r.Exists() {
+						b.Fatalf("user %d's record did not load", i)
+					}
+				}
+			}
+			reads := float64(b.N * len(ids))
+			b.ReportMetric(float64((redisCPU(b, rdb)-cpu0).Nanoseconds())/reads, "redis-cpu-ns/read")
+			b.ReportMetric(float64(used)/float64(synced), "redis-B/user")
+		})
+	}
+}
+
+// syncUsers saves a record of every attribute for n users and returns
+// 1,000 of them spread over all: a diff candidate.
+func syncUsers(b *testing.B, s *state.Store, attrs []string, n int) []change.Identifier {
+	b.Helper()
+	values := make([]change.Attr, len(attrs))
+	for i, a := range attrs {
+		values[i] = attr(a, strconv.Itoa(i))
+	}
+	var candidate []change.Identifier
+	const chunk = 10_000
+	ids := make([]change.Identifier, 0, chunk)
+	recs := make([]state.Record, 0, chunk)
+	for u := range n {
+		id := change.Identifier{Kind: change.Email, Value: fmt.Sprintf("user%d@example.com", u)}
+		if u%(n/1000) == 0 && len(candidate) < 1000 {
+			candidate = append(candidate, id)
+		}
+		ids = append(ids, id)
+		recs = append(recs, s.Apply(state.Record{}, values, change.Position{Topic: "t", Offset: int64(u)}, false, time.Now()))
+		if len(ids) == chunk || u == n-1 {
+			mustSave(b, s, ids, recs)
+			ids, recs = ids[:0], recs[:0]
 		}
 	}
+	return candidate
+}
+
+// redisCPU is the CPU time Redis has used, system and user.
+func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			sec, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				b.Fatalf("INFO cpu %s: %v", k, err)
+			}
+			total += time.Duration(sec * float64(time.Second))
+		}
+	}
+	return total
 }
