@@ -50,11 +50,14 @@ func keyOf(id change.Identifier) userKey {
 // redisKey is the Redis key of k's bucket hash in the sync whose keys start
 // with base (<prefix>:<sync>): <base>:<space>:<bucket>.
 func (k userKey) redisKey(base string) string {
-	b := make([]byte, 0, len(base)+8)
+	return string(k.appendRedisKey(make([]byte, 0, len(base)+8), base))
+}
+
+// appendRedisKey appends k's redisKey to b.
+func (k userKey) appendRedisKey(b []byte, base string) []byte {
 	b = append(b, base...)
 	b = append(b, ':', k.space, ':')
-	b = strconv.AppendUint(b, uint64(k.bucket), 10)
-	return string(b)
+	return strconv.AppendUint(b, uint64(k.bucket), 10)
 }
 
 // in is the key of the same user in another space.

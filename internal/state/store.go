@@ -184,15 +184,19 @@ func (s *Store) warnOnce(key, msg string, args ...any) {
 // recorded anywhere.
 func (s *Store) layout(ctx context.Context, id uint32) ([]string, error) {
 	s.mu.Lock()
-	names, ok := s.layouts[id]
+	known, ok := s.layouts[id]
 	s.mu.Unlock()
 	if ok {
-		return names, nil
+		return known, nil
 	}
 	b, err := s.be.layout(ctx, id)
 	if err != nil || b == nil {
 		return nil, err
 	}
+	// names is apart from known: the address Unmarshal takes moves a
+	// variable to the heap, which for known cost an allocation per record
+	// read.
+	var names []string
 	if err := json.Unmarshal(b, &names); err != nil {
 		return nil, nil // a damaged layout reads as a missing one
 	}
