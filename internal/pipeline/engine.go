@@ -67,6 +67,7 @@ type engine struct {
 	// messages.
 	rows    *rowTracker
 	waiting map[state.RowKey][]readyUser
+	moved   []state.RowKey // rowsDone's buffer, reused
 }
 
 // user is what the engine holds for one user. It is dropped once nothing is
@@ -75,6 +76,8 @@ type user struct {
 	pending []entry  // changes not yet taken, in partition order
 	out     bool     // some changes are out in a candidate
 	taken   []rowSeq // the tracked messages of the changes out
+	// oneTaken holds taken when it is one message, as it mostly is.
+	oneTaken [1]rowSeq
 }
 
 type readyUser struct {
@@ -239,13 +242,17 @@ func (e *engine) rowsDone(u *user, back []entry, now time.Time) {
 	}
 	taken := u.taken
 	u.taken = nil
-	done := taken[:0:0]
-	for _, rs := range taken {
-		if !slices.ContainsFunc(back, func(en entry) bool { return en.seq == rs.seq }) {
-			done = append(done, rs)
+	done := taken
+	if len(back) > 0 {
+		done = nil
+		for _, rs := range taken {
+			if !slices.ContainsFunc(back, func(en entry) bool { return en.seq == rs.seq }) {
+				done = append(done, rs)
+			}
 		}
 	}
-	for _, row := range e.rows.done(done) {
+	e.moved = e.rows.done(done, e.moved[:0])
+	for _, row := range e.moved {
 		for _, r := range e.waiting[row] {
 			e.ready = append(e.ready, readyUser{id: r.id, since: now.Add(-e.maxWait)})
 		}
@@ -308,7 +315,7 @@ func (e *engine) take(now time.Time) []userWork {
 		u.out = true
 		e.nOut++
 		if e.rows != nil {
-			u.taken = seqsOf(q[:cut])
+			u.taken = appendSeqs(u.oneTaken[:0], q[:cut])
 		}
 		out = append(out, userWork{id: r.id, entries: q[:cut:cut]})
 	}
@@ -339,13 +346,12 @@ func (e *engine) blocked(en entry) bool {
 	return e.rows != nil && en.seq != 0 && !en.ch.From.IsZero() && !e.rows.first(rowSeq{row: en.row, seq: en.seq})
 }
 
-// seqsOf lists the tracked messages of entries.
-func seqsOf(entries []entry) []rowSeq {
-	var out []rowSeq
+// appendSeqs appends the tracked messages of entries to dst.
+func appendSeqs(dst []rowSeq, entries []entry) []rowSeq {
 	for _, en := range entries {
 		if en.seq != 0 {
-			out = append(out, rowSeq{row: en.row, seq: en.seq})
+			dst = append(dst, rowSeq{row: en.row, seq: en.seq})
 		}
 	}
-	return out
+	return dst
 }
