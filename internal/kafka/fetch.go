@@ -330,10 +330,11 @@ func closeBytes(b protocol.Bytes) {
 
 // message copies a record out of the fetch buffer, which is reused.
 func (f *fetcher) message(r *protocol.Record, highWaterMark int64) change.Message {
+	key, value := readKeyValue(r.Key, r.Value)
 	m := change.Message{
 		Pos:           change.Position{Topic: f.topic, Partition: f.partition, Offset: r.Offset},
-		Key:           readBytes(r.Key),
-		Value:         readBytes(r.Value),
+		Key:           key,
+		Value:         value,
 		Time:          r.Time,
 		HighWaterMark: highWaterMark,
 	}
@@ -346,16 +347,32 @@ func (f *fetcher) message(r *protocol.Record, highWaterMark int64) change.Messag
 	return m
 }
 
-// readBytes copies b; nil stays nil (a tombstone has a nil value).
-func readBytes(b protocol.Bytes) []byte {
+// readKeyValue copies a record's key and value out of the fetch response
+// into one allocation, which they share for as long as the message lives
+// anyway; each is capped at its length, so an append to one cannot reach
+// the other. nil stays nil (a tombstone has a nil value); a payload that
+// cannot be read reads as empty.
+func readKeyValue(k, v protocol.Bytes) (key, value []byte) {
+	kn, vn := 0, 0
+	if k != nil {
+		kn = k.Len()
+	}
+	if v != nil {
+		vn = v.Len()
+	}
+	buf := make([]byte, kn+vn)
+	return readInto(k, buf[:kn:kn]), readInto(v, buf[kn:])
+}
+
+// readInto fills dst, sized to b's length, from b.
+func readInto(b protocol.Bytes, dst []byte) []byte {
 	if b == nil {
 		return nil
 	}
-	out, err := protocol.ReadAll(b)
-	if err != nil || out == nil {
+	if _, err := io.ReadFull(b, dst); err != nil {
 		return []byte{}
 	}
-	return out
+	return dst
 }
 
 // resolve turns kafka-go's FirstOffset and LastOffset placeholders into the
