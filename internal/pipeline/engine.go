@@ -68,7 +68,13 @@ type engine struct {
 	rows    *rowTracker
 	waiting map[state.RowKey][]readyUser
 	moved   []state.RowKey // rowsDone's buffer, reused
+	// spare holds users dropped from users, cleared, for user to reuse: on
+	// a backlog of distinct users one is dropped for every one made.
+	spare []*user
 }
+
+// maxSpare bounds spare: about one candidate's worth.
+const maxSpare = 1024
 
 // user is what the engine holds for one user. It is dropped once nothing is
 // pending and nothing is out.
@@ -202,10 +208,25 @@ func (e *engine) add(en entry, now time.Time) {
 func (e *engine) user(id change.Identifier) *user {
 	u := e.users[id]
 	if u == nil {
-		u = &user{}
+		if n := len(e.spare); n > 0 {
+			u, e.spare = e.spare[n-1], e.spare[:n-1]
+		} else {
+			u = &user{}
+		}
 		e.users[id] = u
 	}
 	return u
+}
+
+// drop forgets a user nothing is pending or out for. Nothing outside the
+// engine holds a *user (the changes handed out are slices of its pending
+// list's array, which clearing the user leaves alone), so it may be reused.
+func (e *engine) drop(id change.Identifier, u *user) {
+	delete(e.users, id)
+	if len(e.spare) < maxSpare {
+		*u = user{}
+		e.spare = append(e.spare, u)
+	}
 }
 
 // returned marks a user out as back, settled or given back.
@@ -227,7 +248,7 @@ func (e *engine) settle(ids []change.Identifier, now time.Time) {
 		e.returned(u)
 		e.rowsDone(u, nil, now)
 		if len(u.pending) == 0 {
-			delete(e.users, id)
+			e.drop(id, u)
 			continue
 		}
 		e.ready = append(e.ready, readyUser{id: id, since: now.Add(-e.maxWait)})
