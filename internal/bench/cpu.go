@@ -1,14 +1,13 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/attrsync/attrsync/internal/state"
 )
 
 // cpuMeter reads the CPU time used so far by this process (the pipeline,
@@ -25,20 +24,9 @@ type cpuSample struct {
 }
 
 func (m cpuMeter) sample(ctx context.Context) cpuSample {
-	s := cpuSample{at: time.Now()}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		s.process = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	if info, err := m.rdb.Info(ctx, "cpu").Result(); err == nil {
-		sc := bufio.NewScanner(strings.NewReader(info))
-		for sc.Scan() {
-			k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
-			if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
-				sec, _ := strconv.ParseFloat(v, 64)
-				s.redis += time.Duration(sec * float64(time.Second))
-			}
-		}
+	s := cpuSample{at: time.Now(), process: cpuTime()}
+	if used, err := state.UsedCPU(ctx, m.rdb); err == nil {
+		s.redis = used
 	}
 	return s
 }
@@ -51,4 +39,13 @@ func cores(from, to cpuSample) (process, redis float64) {
 		return 0, 0
 	}
 	return (to.process - from.process).Seconds() / wall, (to.redis - from.redis).Seconds() / wall
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

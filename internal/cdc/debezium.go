@@ -278,7 +278,7 @@ func readSourceTs(r *reader) (string, error) {
 
 // numberOrSkip returns the text of a number value, or skips any other value.
 func numberOrSkip(r *reader) (string, error) {
-	if c := r.peek(); c == '-' || (c >= '0' && c <= '9') {
+	if c := r.peek(); numberStart(c) {
 		return r.number()
 	}
 	return "", r.skipFast()

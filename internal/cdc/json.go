@@ -156,7 +156,7 @@ func (r *reader) value() (any, error) {
 	case 'n':
 		return nil, r.literal("null")
 	default:
-		if c == '-' || (c >= '0' && c <= '9') {
+		if numberStart(c) {
 			n, err := r.number()
 			return json.Number(n), err
 		}
@@ -243,7 +243,7 @@ func (r *reader) column(cols change.Columns, col int) error {
 			return err
 		}
 		cols.SetText(col, s, false)
-	case c == '-' || (c >= '0' && c <= '9'):
+	case numberStart(c):
 		n, err := r.number()
 		if err != nil {
 			return err
@@ -342,7 +342,7 @@ func (r *reader) skip() error {
 	case 'n':
 		return r.literal("null")
 	default:
-		if c == '-' || (c >= '0' && c <= '9') {
+		if numberStart(c) {
 			_, err := r.number()
 			return err
 		}
@@ -378,6 +378,9 @@ func (r *reader) literal(lit string) error {
 	}
 	return r.fail("invalid literal, want " + lit)
 }
+
+// numberStart reports whether c begins a JSON number.
+func numberStart(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }
 
 // number reads a number following the JSON grammar exactly and returns its
 // text; no precision is lost because it is never parsed here.

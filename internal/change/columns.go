@@ -7,7 +7,7 @@ import "encoding/json"
 // decoding of their values, so the JSON decoder, told the fields a mapping
 // reads (cdc.ByIndex), puts them in a slice in that order and the mapper
 // reads them by their index. Strings and numbers are kept as their text
-// (SetText, Text) rather than boxed in an interface: a box is an allocation,
+// (SetText, Row.FieldText) rather than boxed in an interface: a box is an allocation,
 // and most of a row's values are strings and numbers. The zero Columns holds
 // nothing: the row is then in its maps.
 type Columns struct {
@@ -35,7 +35,8 @@ const (
 	other           // any other value, in v
 )
 
-// text is Text for a cell known to be the right one.
+// text returns the cell's string or number as text; ok is false for any
+// other kind.
 func (cl *cell) text() (s string, number, ok bool) {
 	switch cl.kind {
 	case str:
@@ -86,7 +87,8 @@ func (c Columns) named(i int, name string) bool {
 
 // At returns the value of field i when it is named name, and whether it is
 // present; ok is false when field i is not named name. A string or number
-// set with SetText is boxed here, so the hot path reads them with Text.
+// set with SetText is boxed here, so the hot path reads them with
+// Row.FieldText.
 func (c Columns) At(i int, name string) (v any, present, ok bool) {
 	if !c.named(i, name) {
 		return nil, false, false
@@ -105,18 +107,8 @@ func (c Columns) At(i int, name string) (v any, present, ok bool) {
 	}
 }
 
-// Text returns field i, when it is named name and holds a string or a
-// number, as its text without boxing it; number says which. ok is false
-// for any other field, value or kind.
-func (c Columns) Text(i int, name string) (s string, number, ok bool) {
-	if !c.named(i, name) {
-		return "", false, false
-	}
-	return c.cells[i].text()
-}
-
 // TextOf returns v as text when it is a string or a json.Number, the two
-// kinds Text reads.
+// kinds FieldText reads.
 func TextOf(v any) (s string, number, ok bool) {
 	switch t := v.(type) {
 	case string:

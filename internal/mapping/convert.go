@@ -80,31 +80,23 @@ func newAttribute(c Attribute) (attribute, error) {
 // JSON to buf. ok is false when the attribute is not present (or null and
 // skipped).
 func (a *attribute) appendValue(buf []byte, row *change.Row, unavailable *placeholder) (_ []byte, ok bool, _ error) {
-	start := len(buf)
-	var err error
-	if s, number, isText := a.path.text(row, false, a.col); isText {
-		if !number && unavailable.isText(s) {
-			return buf, false, nil
-		}
-		buf, err = a.convertText(buf, s, number, row.LogicalTypes)
-	} else {
-		v, present, shapeErr := a.path.read(row, false, a.col, unavailable)
-		if shapeErr != nil {
-			return buf, false, a.fail(shapeErr.Error(), "") // a shape, never a value
-		}
-		if !present || (v == nil && a.skipNulls) {
-			return buf, false, nil
-		}
-		if v == nil {
-			return append(buf, "null"...), true, nil
-		}
-		buf, err = a.convert(buf, v, row.LogicalTypes)
+	x, present, err := a.path.read(row, false, a.col, unavailable)
+	if err != nil {
+		return buf, false, a.fail(err.Error(), "") // a shape, never a value
 	}
+	if !present || (x.null() && a.skipNulls) {
+		return buf, false, nil
+	}
+	if x.null() {
+		return append(buf, "null"...), true, nil
+	}
+	start := len(buf)
+	out, err := a.convert(buf, x, row.LogicalTypes)
 	if err != nil {
 		// Drop what a failed conversion may have appended.
 		return buf[:start], false, err
 	}
-	return buf, true, nil
+	return out, true, nil
 }
 
 // logical is the attribute's Debezium logical type among a row's types, ""
@@ -119,10 +111,11 @@ func (a *attribute) logical(types map[string]string) string {
 // convert encodes v as the attribute's type. types are the row's logical
 // types; only the conversions that need one look it up, which spares most
 // attributes a map lookup per row.
-func (a *attribute) convert(buf []byte, v any, types map[string]string) ([]byte, error) {
-	if s, number, ok := change.TextOf(v); ok {
-		return a.convertText(buf, s, number, types)
+func (a *attribute) convert(buf []byte, x value, types map[string]string) ([]byte, error) {
+	if x.text {
+		return a.convertText(buf, x.s, x.number, types)
 	}
+	v := x.v
 	switch a.kind {
 	case kindString:
 		return a.toString(buf, v)
@@ -143,8 +136,7 @@ func (a *attribute) convert(buf []byte, v any, types map[string]string) ([]byte,
 }
 
 // convertText is convert for a string, or a JSON number's text when
-// number is set: most values, which the row holds unboxed (see
-// change.Columns).
+// number is set.
 func (a *attribute) convertText(buf []byte, s string, number bool, types map[string]string) ([]byte, error) {
 	switch a.kind {
 	case kindString:

@@ -56,26 +56,18 @@ const idCol = 0
 // before image when before is set. Reasons name the problem, never the
 // value.
 func (id *identifier) read(row *change.Row, before bool, unavailable *placeholder) (change.Identifier, error) {
-	if s, number, ok := id.path.text(row, before, idCol); ok {
-		if !number && unavailable.isText(s) {
-			return change.Identifier{}, id.fail("missing")
-		}
-		return id.parse(s, number)
-	}
-	v, present, err := id.path.read(row, before, idCol, unavailable)
+	x, present, err := id.path.read(row, before, idCol, unavailable)
 	switch {
 	case err != nil:
 		return change.Identifier{}, id.fail("%v", err)
 	case !present:
 		return change.Identifier{}, id.fail("missing")
-	case v == nil:
+	case x.null():
 		return change.Identifier{}, id.fail("null")
+	case !x.text:
+		return change.Identifier{}, id.fail("%s, not a string", kindOf(x.v))
 	}
-	s, number, ok := change.TextOf(v)
-	if !ok {
-		return change.Identifier{}, id.fail("%s, not a string", kindOf(v))
-	}
-	return id.parse(s, number)
+	return id.parse(x.s, x.number)
 }
 
 // parse normalises and validates an identifier read as a string or, when
@@ -109,16 +101,6 @@ func (id *identifier) parse(s string, number bool) (change.Identifier, error) {
 // and the before image need not be normalised and validated again, which
 // for an email is most of what reading it costs.
 func (id *identifier) unchanged(row *change.Row, unavailable *placeholder) bool {
-	s, number, ok := id.path.text(row, false, idCol)
-	w, wasNumber, wasOK := id.path.text(row, true, idCol)
-	if !ok || !wasOK {
-		return id.unchangedNested(row, unavailable)
-	}
-	return !number && !wasNumber && s == w && !unavailable.isText(s)
-}
-
-// unchangedNested is unchanged for a path into an object.
-func (id *identifier) unchangedNested(row *change.Row, unavailable *placeholder) bool {
 	now, present, err := id.path.read(row, false, idCol, unavailable)
 	if err != nil || !present {
 		return false
@@ -127,9 +109,7 @@ func (id *identifier) unchangedNested(row *change.Row, unavailable *placeholder)
 	if err != nil || !present {
 		return false
 	}
-	s, ok := now.(string)
-	w, wok := was.(string)
-	return ok && wok && s == w
+	return now.text && was.text && !now.number && !was.number && now.s == was.s
 }
 
 // checkUserID applies Iterable's userId rules and returns why s breaks

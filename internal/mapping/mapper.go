@@ -154,7 +154,7 @@ func (m *Mapper) Map(row change.Row, pos change.Position) (change.UserChange, er
 // delete maps a delete under on_delete delete.
 func (m *Mapper) delete(row change.Row, pos change.Position) (change.UserChange, error) {
 	uc := change.UserChange{Pos: pos, SourceTime: row.SourceTime, Delete: true}
-	if v, present, err := m.id.path.read(&row, false, idCol, &m.unavailable); err == nil && (!present || v == nil) {
+	if x, present, err := m.id.path.read(&row, false, idCol, &m.unavailable); err == nil && (!present || x.null()) {
 		return uc, nil // unidentified: the pipeline resolves it by key
 	}
 	user, err := m.id.read(&row, false, &m.unavailable)

@@ -32,6 +32,27 @@ type shapeError struct {
 
 func (e *shapeError) Error() string { return e.at + " is " + e.what + ", not an object" }
 
+// value is what a path reads: a string, or a number's text, kept as text
+// (rows decoded by index hold them unboxed: see change.Columns), or any
+// other decoded value in v, where a nil v that is not text is JSON null.
+type value struct {
+	s      string
+	number bool // s is a number's text, not a string
+	text   bool
+	v      any
+}
+
+// valueOf is v as a path reads it.
+func valueOf(v any) value {
+	if s, number, ok := change.TextOf(v); ok {
+		return value{s: s, number: number, text: true}
+	}
+	return value{v: v}
+}
+
+// null reports whether x is JSON null.
+func (x value) null() bool { return !x.text && x.v == nil }
+
 // read walks the path through a row's fields, or through its before image
 // when before is set. col is the index of the path's top-level field in the
 // order the decoder was given (SourceFields, or for the before image the
@@ -39,8 +60,26 @@ func (e *shapeError) Error() string { return e.at + " is " + e.what + ", not an 
 // present is false when a field on the path is missing or holds the
 // source's placeholder for a value it could not read (an unchanged TOASTed
 // column: a parent that is one hides its children too); a null on the path
-// reads as a present null.
-func (p path) read(row *change.Row, before bool, col int, unavailable *placeholder) (v any, present bool, err error) {
+// reads as a present null. A top-level string or number is read without
+// boxing it, which is most of what a mapping reads.
+func (p path) read(row *change.Row, before bool, col int, unavailable *placeholder) (value, bool, error) {
+	if len(p) == 1 {
+		var s string
+		var number, ok bool
+		if before {
+			s, number, ok = row.BeforeFieldText(col, p[0])
+		} else {
+			s, number, ok = row.FieldText(col, p[0])
+		}
+		if ok {
+			if !number && unavailable.isText(s) {
+				return value{}, false, nil
+			}
+			return value{s: s, number: number, text: true}, true, nil
+		}
+	}
+	var v any
+	var present bool
 	if before {
 		v, present = row.BeforeField(col, p[0])
 	} else {
@@ -48,41 +87,28 @@ func (p path) read(row *change.Row, before bool, col int, unavailable *placehold
 	}
 	for i := 0; ; i++ {
 		if !present || unavailable.is(v) {
-			return nil, false, nil
+			return value{}, false, nil
 		}
 		if i == len(p)-1 {
-			return v, true, nil
+			return valueOf(v), true, nil
 		}
 		var cur map[string]any
 		switch next := v.(type) {
 		case map[string]any:
 			cur = next
 		case nil:
-			return nil, true, nil
+			return value{}, true, nil
 		case string:
 			obj, ok := jsonObject(next)
 			if !ok {
-				return nil, false, &shapeError{at: strings.Join(p[:i+1], "."), what: "a string"}
+				return value{}, false, &shapeError{at: strings.Join(p[:i+1], "."), what: "a string"}
 			}
 			cur = obj
 		default:
-			return nil, false, &shapeError{at: strings.Join(p[:i+1], "."), what: kindOf(v)}
+			return value{}, false, &shapeError{at: strings.Join(p[:i+1], "."), what: kindOf(v)}
 		}
 		v, present = cur[p[i+1]]
 	}
-}
-
-// text reads a one-field path as read does when the field holds a string
-// or a number, without boxing it: s is its text, number says which. ok is
-// false for a longer path or any other value; read then answers.
-func (p path) text(row *change.Row, before bool, col int) (s string, number, ok bool) {
-	if len(p) != 1 {
-		return "", false, false
-	}
-	if before {
-		return row.BeforeFieldText(col, p[0])
-	}
-	return row.FieldText(col, p[0])
 }
 
 // jsonObject parses s when it holds a JSON object, as Debezium sends json

@@ -117,7 +117,7 @@ func TestStoreOnRedisCluster(t *testing.T) {
 	}
 
 	// Every command went straight to the master of its key's slot: the
-	// reads name their keys as *string arguments (fieldArgs), which
+	// reads name their keys as *string arguments (hgetArgs), which
 	// go-redis must route by the string, not by the pointer.
 	if moved := redirects(t, rdb); moved != 0 {
 		t.Errorf("masters answered MOVED %d times: commands went to the wrong node", moved)

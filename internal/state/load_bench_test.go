@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +48,7 @@ func BenchmarkLoad(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu0 := redisCPU(b, rdb)
+			cpu0 := usedCPU(b, rdb)
 			b.ReportAllocs()
 			for b.Loop() {
 				recs, err := s.Load(ctx, ids)
@@ -63,7 +62,7 @@ func BenchmarkLoad(b *testing.B) {
 				}
 			}
 			reads := float64(b.N * len(ids))
-			b.ReportMetric(float64((redisCPU(b, rdb)-cpu0).Nanoseconds())/reads, "redis-cpu-ns/read")
+			b.ReportMetric(float64((usedCPU(b, rdb)-cpu0).Nanoseconds())/reads, "redis-cpu-ns/read")
 			b.ReportMetric(float64(used)/float64(synced), "redis-B/user")
 		})
 	}
@@ -96,23 +95,11 @@ func syncUsers(b *testing.B, s *state.Store, attrs []string, n int) []change.Ide
 	return candidate
 }
 
-// redisCPU is the CPU time Redis has used, system and user.
-func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+func usedCPU(b *testing.B, rdb *redis.Client) time.Duration {
 	b.Helper()
-	info, err := rdb.Info(context.Background(), "cpu").Result()
+	used, err := state.UsedCPU(context.Background(), rdb)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total time.Duration
-	for _, line := range strings.Split(info, "\r\n") {
-		k, v, _ := strings.Cut(line, ":")
-		if k == "used_cpu_sys" || k == "used_cpu_user" {
-			sec, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				b.Fatalf("INFO cpu %s: %v", k, err)
-			}
-			total += time.Duration(sec * float64(time.Second))
-		}
-	}
-	return total
+	return used
 }

@@ -44,7 +44,7 @@ func (r *redisBackend) layoutKeyOf(id uint32) string {
 }
 
 func (r *redisBackend) get(ctx context.Context, keys []userKey) ([][]byte, error) {
-	args := fieldArgs("hget", r.base, keys)
+	args := hgetArgs(r.base, keys)
 	pipe := r.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(keys))
 	for i := range keys {
@@ -68,13 +68,13 @@ func (r *redisBackend) get(ctx context.Context, keys []userKey) ([][]byte, error
 	return out, nil
 }
 
-// fieldArgs returns the arguments of one command per key, each naming the
-// key's bucket hash and field: name, &hash, &field. They cost a few
-// allocations for all keys together instead of five for each, which is
-// most of what reading a candidate's records allocates: the strings are
-// slices of one, and go-redis reads a *string argument, which an interface
-// holds without allocating, as its string, also to route it in a Cluster.
-func fieldArgs(name, base string, keys []userKey) []any {
+// hgetArgs returns the arguments of one HGET per key: "hget", &hash,
+// &field. They cost a few allocations for all keys together instead of
+// five for each, which was most of what reading a candidate's records
+// allocated: the strings are slices of one, and go-redis reads a *string
+// argument, which an interface holds without allocating, as its string,
+// also to route it in a Cluster.
+func hgetArgs(base string, keys []userKey) []any {
 	ends := make([]int, 0, 2*len(keys))
 	b := make([]byte, 0, len(keys)*(len(base)+16))
 	for _, k := range keys {
@@ -89,10 +89,9 @@ func fieldArgs(name, base string, keys []userKey) []any {
 	for i, end := range ends {
 		strs[i], start = all[start:end], end
 	}
-	nameArg := any(name) // boxed once, copied into every command
 	args := make([]any, 0, 3*len(keys))
 	for i := range keys {
-		args = append(args, nameArg, &strs[2*i], &strs[2*i+1])
+		args = append(args, "hget", &strs[2*i], &strs[2*i+1])
 	}
 	return args
 }
