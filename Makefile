@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build demo test test-short test-kafka image test-image test-deploy test-apiserver fuzz bench lint deps-test sim clean
+.PHONY: all build demo test test-short test-kafka image test-image test-deploy test-apiserver fuzz bench pgo lint deps-test sim clean
 
 all: build
 
@@ -135,7 +135,27 @@ bench: deps-test
 	  echo "kafka: broker on $$ATTRSYNC_KAFKA_BROKERS"; ;; \
 	*) echo "BROKER=$(BROKER): want kfake or real" >&2; exit 2; ;; \
 	esac; \
-	$(GO) run ./internal/bench/cmd -broker $(BROKER) $(BENCH_FLAGS)
+	$(GO) run -pgo=$(PGO_PROFILE) ./internal/bench/cmd -broker $(BROKER) $(BENCH_FLAGS)
+
+## pgo: refresh the CPU profile every `go build` of cmd/attrsync optimizes
+## with (profile-guided optimization; the go command picks up default.pgo in
+## a main package's directory). It profiles the diff-path rows at 0, 10 and
+## 100 % change on the real broker, the work a production run does, and
+## merges the three. make bench builds with the same profile, so its rows
+## measure the binary that ships.
+PGO_PROFILE := $(CURDIR)/cmd/attrsync/default.pgo
+pgo: deps-test
+	@set -e; \
+	export ATTRSYNC_KAFKA_DIR="$${TMPDIR:-/tmp}/attrsync-kafka-pgo-$$$$"; \
+	out=$$(mktemp -d); \
+	trap '$(KAFKA_SH) stop; rm -rf "$$out"' EXIT; \
+	broker_env=$$($(KAFKA_SH) start); \
+	export $$broker_env; \
+	BENCH_BROKER=real USERS=1000000 EVENTS=400000 RATES=0,10,100 PROF="$$out/p" \
+	  $(GO) test -tags diffonly -count=1 -timeout 30m -run TestDiffOnly ./internal/bench; \
+	$(GO) tool pprof -proto "$$out/p.diff0.pprof" "$$out/p.diff10.pprof" "$$out/p.diff100.pprof" > "$$out/merged.pgo"; \
+	mv "$$out/merged.pgo" $(PGO_PROFILE); \
+	echo "pgo: wrote $(PGO_PROFILE)"
 
 ## deps-test: install what the tests need and the machine lacks (Debian or
 ## Ubuntu; as root or through sudo). It installs nothing when all is there.
