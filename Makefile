@@ -41,7 +41,9 @@ test-kafka: deps-test
 	broker_env=$$($(KAFKA_SH) start); \
 	export $$broker_env; \
 	echo "kafka: broker on $$ATTRSYNC_KAFKA_BROKERS (SASL_SSL on $$ATTRSYNC_KAFKA_SASL_BROKERS), up in $$(( $$(date +%s) - start ))s"; \
-	$(GO) test -race -count=1 -timeout 15m ./internal/realkafka
+	$(GO) test -race -count=1 -timeout 15m ./internal/realkafka || { \
+	  echo "kafka: tests failed; the end of the broker's log ($$ATTRSYNC_KAFKA_DIR/broker.log, deleted on exit):"; \
+	  tail -n 100 "$$ATTRSYNC_KAFKA_DIR/broker.log"; exit 1; }
 
 ## image: the production image (deploy/container/Dockerfile), built with
 ## podman from static binaries compiled here (BINARIES=host), so no registry

@@ -52,10 +52,16 @@ jars() {
   touch "$CACHE/.complete"
 }
 
+# free_port picks a free loopback port below the kernel's ephemeral range:
+# a port inside it can be taken, while the broker restarts, as the local
+# port of an outgoing connection (the clients reconnecting, the broker's
+# own), and the broker then cannot bind it again.
 free_port() {
-  local p
+  local p low=32768 range
+  range=$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) && low=${range%%[[:space:]]*}
+  [ "$low" -gt 11024 ] || die "the ephemeral port range starts at $low: no room below it for the broker's ports"
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
   die "no free loopback port found"
