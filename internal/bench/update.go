@@ -118,7 +118,10 @@ func updateDrain(ctx context.Context, e *env, opts Options, n int, primed bool) 
 	cfg.Sync.Name = "bench-" + topic
 	cfg.Iterable.Mode = config.ModeUpdate
 	if primed {
-		ex := state.NewExistence(e.rdb, cfg.Redis.KeyPrefix, cfg.Sync.Name)
+		ex, err := state.NewExistence(ctx, e.rdb, cfg.Redis.KeyPrefix, cfg.Sync.Name)
+		if err != nil {
+			return res, err
+		}
 		for lo := 0; lo < n; lo += 10_000 {
 			if err := ex.MarkExisting(ctx, ids[lo:min(lo+10_000, n)]); err != nil {
 				return res, err

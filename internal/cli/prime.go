@@ -68,10 +68,15 @@ func primeCmd(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg.Telemetry, rep)
 	ctx, stop := signalContext(stderr)
 	defer stop()
+	set, err := state.NewExistence(ctx, rdb, cfg.Redis.KeyPrefix, cfg.Sync.Name)
+	if err != nil {
+		fmt.Fprintln(stderr, "attrsync prime:", err)
+		return exitFailed
+	}
 	fmt.Fprintf(stderr, "prime: sync %q, users by %s, from Iterable's user export (4 requests a minute)\n", cfg.Sync.Name, kind)
 	go rep.run()
 	start := time.Now()
-	res, err := prime.Run(ctx, api, state.NewExistence(rdb, cfg.Redis.KeyPrefix, cfg.Sync.Name),
+	res, err := prime.Run(ctx, api, set,
 		prime.NewRedisCheckpoint(rdb, cfg.Redis.KeyPrefix, cfg.Sync.Name),
 		prime.Options{Kind: kind, Identify: mapper.Identify, Since: since, Restart: *restart, Progress: rep.update, Logger: log})
 	rep.finish()

@@ -58,7 +58,10 @@ iterable:
 
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	set := state.NewExistence(rdb, "attrsync", "primed")
+	set, err := state.NewExistence(context.Background(), rdb, "attrsync", "primed")
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := set.Exists(context.Background(), []change.Identifier{
 		{Kind: change.Email, Value: "prime0@example.com"}, {Kind: change.Email, Value: "prime1499@example.com"}})
 	if err != nil || !got[0] || !got[1] {

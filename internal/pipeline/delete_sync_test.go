@@ -87,7 +87,11 @@ func TestUpdateModePrimedUsersNeedNoLookup(t *testing.T) {
 	}
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
-	if err := state.NewExistence(rdb, "attrsync", "itest").MarkExisting(context.Background(), ids); err != nil {
+	set, err := state.NewExistence(context.Background(), rdb, "attrsync", "itest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.MarkExisting(context.Background(), ids); err != nil {
 		t.Fatal(err)
 	}
 	e.Kafka.Produce(topic, msgs...)

@@ -103,7 +103,11 @@ func newFixture(t *testing.T) fixture {
 	r := testenv.StartRedis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	return fixture{rdb: rdb, set: state.NewExistence(rdb, "attrsync", "users"), cps: prime.NewRedisCheckpoint(rdb, "attrsync", "users")}
+	set, err := state.NewExistence(context.Background(), rdb, "attrsync", "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{rdb: rdb, set: set, cps: prime.NewRedisCheckpoint(rdb, "attrsync", "users")}
 }
 
 // missing lists the emails of users 0..n-1 that should be primed but are not.

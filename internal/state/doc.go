@@ -5,9 +5,11 @@
 // and when Iterable accepted it. A change is diffed against that record, and
 // the record advances only after Iterable accepted the user.
 //
-// Layout. Users are spread over a fixed number of bucket hashes
-// (<prefix>:<sync>:s:<bucket>), each user a field named by an 8-byte hash of
-// its identifier, holding a packed binary record of about 100 bytes for ten
+// Layout. Users are spread over bucket hashes (<prefix>:<sync>:s:<bucket>),
+// 2^14 for a sync started by this version and 2^12 for one started
+// earlier, a number stored with the sync (<prefix>:<sync>:buckets; see
+// buckets.go). Each user is a field named by an 8-byte hash of its
+// identifier, holding a packed binary record of about 100 bytes for ten
 // attributes. Small hashes stay in Redis's listpack encoding, where a field
 // costs a few bytes of overhead instead of the ~70 a top-level key costs;
 // that is what keeps a synced user under 128 bytes of Redis memory. The slot

@@ -14,29 +14,35 @@ import (
 // Iterable already has need no lookup before they are updated.
 //
 // It lives beside the per-user records, not in them, so their format is
-// untouched: the same 4096 buckets, as hashes <prefix>:<sync>:e:<bucket>,
+// untouched: the same bucket hashes as the records', <prefix>:<sync>:e:<bucket>,
 // each user a field named by the 8-byte hash of its identifier the records
 // use, with an empty value. In Redis's listpack encoding a primed user
 // costs about 16 bytes (15.5 measured at 200,000 users by
-// TestExistenceMemoryPerUser), so a million users take about 16 MB. Like the
-// records, buckets stay listpacks up to about four million users
-// (hash-max-listpack-entries 1024, see the README).
+// TestExistenceMemoryPerUser), so a million users take about 16 MB.
 type Existence struct {
 	rdb  redis.UniversalClient
 	base string // <prefix>:<sync>
+	bits uint8  // the sync's bucket bits (buckets.go)
 }
 
-// NewExistence returns the existence set of sync syncName.
-func NewExistence(rdb redis.UniversalClient, keyPrefix, syncName string) *Existence {
-	return &Existence{rdb: rdb, base: keyPrefix + ":" + syncName}
+// NewExistence returns the existence set of sync syncName. Like New, it
+// chooses the sync's bucket count if the sync has none yet.
+func NewExistence(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syncName string) (*Existence, error) {
+	base := keyPrefix + ":" + syncName
+	bits, err := bucketBitsOf(ctx, rdb, base)
+	if err != nil {
+		return nil, err
+	}
+	return &Existence{rdb: rdb, base: base, bits: bits}, nil
 }
 
 // Existence returns the existence set of the store's sync.
-func (s *Store) Existence() *Existence { return &Existence{rdb: s.rdb, base: s.base} }
+func (s *Store) Existence() *Existence { return &Existence{rdb: s.rdb, base: s.base, bits: s.bits} }
 
-// existsKey is the Redis key of a bucket of the existence set.
-func (e *Existence) existsKey(bucket uint32) string {
-	return userKey{space: spaceExistence, bucket: bucket}.redisKey(e.base)
+// entry is the bucket hash of the existence set holding id, and its field.
+func (e *Existence) entry(id change.Identifier) (key, field string) {
+	k := keyOf(id).in(spaceExistence)
+	return k.redisKey(e.base, e.bits), string(k.field[:])
 }
 
 // MarkExisting adds users to the set, in one pipelined round trip.
@@ -46,8 +52,8 @@ func (e *Existence) MarkExisting(ctx context.Context, ids []change.Identifier) e
 	}
 	pipe := e.rdb.Pipeline()
 	for _, id := range ids {
-		k := keyOf(id)
-		pipe.HSet(ctx, e.existsKey(k.bucket), string(k.field[:]), "")
+		key, field := e.entry(id)
+		pipe.HSet(ctx, key, field, "")
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("state: mark %d users existing: %w", len(ids), err)
@@ -63,8 +69,8 @@ func (e *Existence) Unmark(ctx context.Context, ids []change.Identifier) error {
 	}
 	pipe := e.rdb.Pipeline()
 	for _, id := range ids {
-		k := keyOf(id)
-		pipe.HDel(ctx, e.existsKey(k.bucket), string(k.field[:]))
+		key, field := e.entry(id)
+		pipe.HDel(ctx, key, field)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("state: unmark %d users: %w", len(ids), err)
@@ -82,8 +88,8 @@ func (e *Existence) Exists(ctx context.Context, ids []change.Identifier) ([]bool
 	pipe := e.rdb.Pipeline()
 	cmds := make([]*redis.BoolCmd, len(ids))
 	for i, id := range ids {
-		k := keyOf(id)
-		cmds[i] = pipe.HExists(ctx, e.existsKey(k.bucket), string(k.field[:]))
+		key, field := e.entry(id)
+		cmds[i] = pipe.HExists(ctx, key, field)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("state: look %d users up in the existence set: %w", len(ids), err)
@@ -98,9 +104,9 @@ func (e *Existence) Exists(ctx context.Context, ids []change.Identifier) ([]bool
 // over the buckets.
 func (e *Existence) Count(ctx context.Context) (int64, error) {
 	pipe := e.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, 1<<bucketBits)
+	cmds := make([]*redis.IntCmd, 1<<e.bits)
 	for b := range cmds {
-		cmds[b] = pipe.HLen(ctx, e.existsKey(uint32(b)))
+		cmds[b] = pipe.HLen(ctx, bucketKey(e.base, spaceExistence, uint32(b)))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, fmt.Errorf("state: count the existence set: %w", err)

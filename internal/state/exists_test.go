@@ -8,6 +8,7 @@ import (
 
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/state"
+	"github.com/redis/go-redis/v9"
 )
 
 func emails(n int, format string) []change.Identifier {
@@ -21,7 +22,7 @@ func emails(n int, format string) []change.Identifier {
 func TestExistenceSet(t *testing.T) {
 	ctx := context.Background()
 	rdb := client(t)
-	e := state.NewExistence(rdb, "attrsync", "test")
+	e := existence(t, rdb, "test")
 	primed := emails(2500, "user%d@example.com")
 	if err := e.MarkExisting(ctx, primed); err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func TestExistenceSet(t *testing.T) {
 	}
 
 	// Another sync has its own set, and the per-user records are untouched.
-	if got, _ := state.NewExistence(rdb, "attrsync", "other").Exists(ctx, primed[:1]); got[0] {
+	if got, _ := existence(t, rdb, "other").Exists(ctx, primed[:1]); got[0] {
 		t.Error("another sync sees this sync's set")
 	}
 	s := newStore(t, rdb, "firstName")
@@ -85,21 +86,31 @@ func TestExistenceMemoryPerUser(t *testing.T) {
 	}
 	ctx := context.Background()
 	rdb := client(t)
-	e := state.NewExistence(rdb, "attrsync", "test")
-	before := usedMemory(t, rdb)
-	const users = 200_000
-	for i := 0; i < users; i += 1000 {
-		batch := make([]change.Identifier, 1000)
-		for j := range batch {
-			batch[j] = change.Identifier{Kind: change.Email, Value: fmt.Sprintf("user%07d@example.com", i+j)}
+	e := existence(t, rdb, "test")
+	per, fixed := memoryCost(t, rdb, 200_000, func(lo, hi int) {
+		batch := make([]change.Identifier, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			batch = append(batch, change.Identifier{Kind: change.Email, Value: fmt.Sprintf("user%07d@example.com", i)})
 		}
 		if err := e.MarkExisting(ctx, batch); err != nil {
 			t.Fatal(err)
 		}
-	}
-	per := float64(usedMemory(t, rdb)-before) / users
-	t.Logf("redis memory per primed user: %.1f bytes", per)
+	})
+	t.Logf("redis memory per primed user: %.1f bytes, and %.1f MiB for the bucket hashes themselves", per, fixed/(1<<20))
 	if per > 24 {
 		t.Errorf("a primed user costs %.1f bytes, over the 24-byte budget", per)
 	}
+	if fixed > 4<<20 {
+		t.Errorf("the bucket hashes cost %.1f MiB of their own, over the 4 MiB budget", fixed/(1<<20))
+	}
+}
+
+// existence opens the existence set of sync in rdb.
+func existence(t *testing.T, rdb redis.UniversalClient, sync string) *state.Existence {
+	t.Helper()
+	e, err := state.NewExistence(context.Background(), rdb, "attrsync", sync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

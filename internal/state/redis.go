@@ -32,9 +32,10 @@ return 1
 type redisBackend struct {
 	rdb    redis.UniversalClient
 	base   string // <prefix>:<sync>
+	bits   uint8  // the sync's bucket bits (buckets.go)
 	script *redis.Script
 	// layoutKey and layoutJSON are this store's layout, re-recorded with
-	// every swap when missing.
+	// every swap when missing, as are its bucket bits.
 	layoutKey  string
 	layoutJSON []byte
 }
@@ -44,7 +45,7 @@ func (r *redisBackend) layoutKeyOf(id uint32) string {
 }
 
 func (r *redisBackend) get(ctx context.Context, keys []userKey) ([][]byte, error) {
-	args := hgetArgs(r.base, keys)
+	args := hgetArgs(r.base, r.bits, keys)
 	pipe := r.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(keys))
 	for i := range keys {
@@ -74,11 +75,11 @@ func (r *redisBackend) get(ctx context.Context, keys []userKey) ([][]byte, error
 // allocated: the strings are slices of one, and go-redis reads a *string
 // argument, which an interface holds without allocating, as its string,
 // also to route it in a Cluster.
-func hgetArgs(base string, keys []userKey) []any {
+func hgetArgs(base string, bits uint8, keys []userKey) []any {
 	ends := make([]int, 0, 2*len(keys))
 	b := make([]byte, 0, len(keys)*(len(base)+16))
 	for _, k := range keys {
-		b = k.appendRedisKey(b, base)
+		b = appendBucketKey(b, base, k.space, k.bucket(bits))
 		ends = append(ends, len(b))
 		b = append(b, k.field[:]...)
 		ends = append(ends, len(b))
@@ -108,9 +109,10 @@ func (r *redisBackend) swap(ctx context.Context, keys []userKey, olds, news [][]
 	for _, full := range []bool{false, true} {
 		pipe := r.rdb.Pipeline()
 		pipe.SetNX(ctx, r.layoutKey, r.layoutJSON, 0)
+		pipe.SetNX(ctx, bucketsKeyOf(r.base), r.bits, 0)
 		cmds := make([]*redis.Cmd, len(todo))
 		for j, i := range todo {
-			bucket := []string{keys[i].redisKey(r.base)}
+			bucket := []string{keys[i].redisKey(r.base, r.bits)}
 			args := []any{string(keys[i].field[:]), olds[i], news[i]}
 			if full {
 				cmds[j] = r.script.Eval(ctx, pipe, bucket, args...)
@@ -163,9 +165,9 @@ func (r *redisBackend) put(ctx context.Context, keys []userKey, vals [][]byte) e
 	pipe := r.rdb.Pipeline()
 	for i, k := range keys {
 		if vals[i] == nil {
-			pipe.HDel(ctx, k.redisKey(r.base), string(k.field[:]))
+			pipe.HDel(ctx, k.redisKey(r.base, r.bits), string(k.field[:]))
 		} else {
-			pipe.HSet(ctx, k.redisKey(r.base), string(k.field[:]), vals[i])
+			pipe.HSet(ctx, k.redisKey(r.base, r.bits), string(k.field[:]), vals[i])
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {

@@ -17,7 +17,7 @@ import (
 // not, and the index names the email the profile is under. It also names
 // the user of a delete that carries only the key.
 //
-// Like the records it lives in 4096 bucket hashes,
+// Like the records it lives in the sync's bucket hashes,
 // <prefix>:<sync>:k:<bucket>, each row a field named by an 8-byte hash of
 // topic and key, holding a version byte, the identifier's kind, the
 // position of the message that set it (two varints) and the identifier
@@ -50,7 +50,7 @@ func RowKeyOf(topic string, key []byte) RowKey {
 	for _, c := range key {
 		h = (h ^ uint32(c)) * 16777619
 	}
-	k.bucket = h >> (32 - bucketBits)
+	k.hash = h
 	return RowKey{k: k}
 }
 

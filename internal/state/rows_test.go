@@ -146,7 +146,11 @@ func TestLookupReadsTheExistenceSet(t *testing.T) {
 	rdb := client(t)
 	s := newStore(t, rdb, "firstName")
 	ids := emails(2, "p%d@example.com")
-	if err := state.NewExistence(rdb, "attrsync", "test").MarkExisting(context.Background(), ids[:1]); err != nil {
+	set, err := state.NewExistence(context.Background(), rdb, "attrsync", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.MarkExisting(context.Background(), ids[:1]); err != nil {
 		t.Fatal(err)
 	}
 	if _, got, err := s.Lookup(context.Background(), nil, ids); err != nil || !got[0] || got[1] {

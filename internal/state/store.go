@@ -25,6 +25,7 @@ type Store struct {
 	be       backend
 	rdb      redis.UniversalClient // nil for an in-memory store
 	base     string                // <prefix>:<sync>
+	bits     uint8                 // the sync's bucket bits (buckets.go)
 	attrs    []string
 	slot     map[string]int
 	layoutID uint32
@@ -50,11 +51,22 @@ func WithLogger(l *slog.Logger) Option {
 
 // New returns the store of sync syncName in Redis for a mapping whose
 // Iterable field names are attrs, in mapping order, and records that layout
-// so later mappings can read records written under it.
+// so later mappings can read records written under it. A sync with no state
+// yet gets its bucket count here (buckets.go).
 func New(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syncName string, attrs []string, opts ...Option) (*Store, error) {
+	bits, err := bucketBitsOf(ctx, rdb, keyPrefix+":"+syncName)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, rdb, keyPrefix, syncName, attrs, bits, opts)
+}
+
+// open returns the store of a sync whose entries lie in 2^bits buckets.
+func open(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syncName string, attrs []string, bits uint8, opts []Option) (*Store, error) {
 	s := newStore(keyPrefix, syncName, attrs, opts)
+	s.bits = bits
 	layout, _ := json.Marshal(attrs)
-	rb := &redisBackend{rdb: rdb, base: s.base, script: redis.NewScript(swapScript), layoutJSON: layout}
+	rb := &redisBackend{rdb: rdb, base: s.base, bits: bits, script: redis.NewScript(swapScript), layoutJSON: layout}
 	rb.layoutKey = rb.layoutKeyOf(s.layoutID)
 	s.be, s.rdb = rb, rdb
 	if err := rdb.SetNX(ctx, rb.layoutKey, layout, 0).Err(); err != nil {
@@ -67,6 +79,7 @@ func New(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syncName str
 // same semantics as New's. It serves tests that must not touch a network.
 func NewInMemory(syncName string, attrs []string, opts ...Option) *Store {
 	s := newStore("mem", syncName, attrs, opts)
+	s.bits = newBucketBits
 	s.be = &memoryBackend{records: map[userKey][]byte{}, layouts: map[uint32][]byte{}}
 	return s
 }
