@@ -13,8 +13,9 @@ import (
 // since it decides where every user's entries live. Redis finds a field in
 // a listpack-encoded hash by walking it, so its CPU per read grows with the
 // users per bucket, and each bucket hash costs about 145 bytes of its own:
-// at 1,000,000 users, 2^12 buckets took 5.3 µs of Redis CPU a read at
-// 121.9 bytes a user, 2^14 2.8 µs at 124.6 (BenchmarkLoad).
+// at 1,000,000 users, 2^12 buckets took 2.4 to 5.3 µs of Redis CPU a read
+// at 122.0 bytes a user, 2^14 1.1 to 2.8 µs at 124.6 (BenchmarkLoad, runs
+// alternated).
 const (
 	// legacyBucketBits is what syncs written before the number was stored
 	// use, and keep.
