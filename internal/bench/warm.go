@@ -80,8 +80,22 @@ func warmState(ctx context.Context, e *env, g *generator, cfg *config.Config) (m
 	if res.after, err = state.UsedMemory(ctx, e.rdb); err != nil {
 		return res, err
 	}
-	res.bucketFormat, err = e.rdb.ObjectEncoding(ctx, cfg.Redis.KeyPrefix+":"+cfg.Sync.Name+":s:0").Result()
+	res.bucketFormat, err = bucketEncoding(ctx, e, cfg.Redis.KeyPrefix+":"+cfg.Sync.Name+":s:*")
 	return res, err
+}
+
+// bucketEncoding returns the OBJECT ENCODING of a bucket hash matching
+// pattern: the first SCAN finds. A given bucket may hold no user in a small
+// sync (the quick run's 10,000 users leave most of the 16,384 empty).
+func bucketEncoding(ctx context.Context, e *env, pattern string) (string, error) {
+	iter := e.rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+	if iter.Next(ctx) {
+		return e.rdb.ObjectEncoding(ctx, iter.Val()).Result()
+	}
+	if err := iter.Err(); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("warm-up: no bucket hash matches %s", pattern)
 }
 
 // warmChunk syncs users lo..hi-1.
