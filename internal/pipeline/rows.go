@@ -19,7 +19,13 @@ type rowTracker struct {
 	mu   sync.Mutex
 	next uint64
 	rows map[state.RowKey]*rowLine
+	// spare holds lines dropped from rows, for add to reuse: on a
+	// snapshot's distinct rows one is dropped for every one made.
+	spare []*rowLine
 }
+
+// maxSpareLines bounds spare: about one candidate's worth.
+const maxSpareLines = 1024
 
 // rowLine is one row's unsettled messages.
 type rowLine struct {
@@ -49,7 +55,11 @@ func (t *rowTracker) add(row state.RowKey, user change.Identifier) (uint64, chan
 	t.next++
 	l := t.rows[row]
 	if l == nil {
-		l = &rowLine{}
+		if n := len(t.spare); n > 0 {
+			l, t.spare = t.spare[n-1], t.spare[:n-1]
+		} else {
+			l = &rowLine{}
+		}
 		l.seqs = l.first[:0]
 		t.rows[row] = l
 	}
@@ -103,7 +113,13 @@ func (t *rowTracker) done(settled []rowSeq, moved []state.RowKey) []state.RowKey
 			moved = append(moved, rs.row)
 		}
 		if len(l.seqs) == 0 {
+			// Nothing outside the tracker holds a line, so it may be
+			// reused; seqs is set again when it is.
 			delete(t.rows, rs.row)
+			if len(t.spare) < maxSpareLines {
+				*l = rowLine{}
+				t.spare = append(t.spare, l)
+			}
 		}
 	}
 	return moved
