@@ -123,7 +123,7 @@ func TestLegacySyncKeepsItsBuckets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := primed.Existence().MarkExisting(ctx, ids); err != nil {
+	if err := primed.MarkExisting(ctx, ids); err != nil {
 		t.Fatal(err)
 	}
 	rdb.Del(ctx, "attrsync:primed:buckets")

@@ -20,9 +20,7 @@ import (
 // costs about 15 bytes (14.4 measured by TestExistenceMemoryPerUser), so a
 // million users take about 15 MB beside the bucket hashes' own 1.4 MB.
 type Existence struct {
-	rdb  redis.UniversalClient
-	base string // <prefix>:<sync>
-	bits uint8  // the sync's bucket bits (buckets.go)
+	be *redisBackend
 }
 
 // NewExistence returns the existence set of sync syncName. Like New, it
@@ -33,29 +31,12 @@ func NewExistence(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syn
 	if err != nil {
 		return nil, err
 	}
-	return &Existence{rdb: rdb, base: base, bits: bits}, nil
-}
-
-// Existence returns the existence set of the store's sync.
-func (s *Store) Existence() *Existence { return &Existence{rdb: s.rdb, base: s.base, bits: s.bits} }
-
-// entry is the bucket hash of the existence set holding id, and its field.
-func (e *Existence) entry(id change.Identifier) (key, field string) {
-	k := keyOf(id).in(spaceExistence)
-	return k.redisKey(e.base, e.bits), string(k.field[:])
+	return &Existence{be: &redisBackend{rdb: rdb, base: base, bits: bits}}, nil
 }
 
 // MarkExisting adds users to the set, in one pipelined round trip.
 func (e *Existence) MarkExisting(ctx context.Context, ids []change.Identifier) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	pipe := e.rdb.Pipeline()
-	for _, id := range ids {
-		key, field := e.entry(id)
-		pipe.HSet(ctx, key, field, "")
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := putExistence(ctx, e.be, ids, []byte{}); err != nil {
 		return fmt.Errorf("state: mark %d users existing: %w", len(ids), err)
 	}
 	return nil
@@ -64,15 +45,7 @@ func (e *Existence) MarkExisting(ctx context.Context, ids []change.Identifier) e
 // Unmark removes users from the set (Iterable deleted them), in one
 // pipelined round trip.
 func (e *Existence) Unmark(ctx context.Context, ids []change.Identifier) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	pipe := e.rdb.Pipeline()
-	for _, id := range ids {
-		key, field := e.entry(id)
-		pipe.HDel(ctx, key, field)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := putExistence(ctx, e.be, ids, nil); err != nil {
 		return fmt.Errorf("state: unmark %d users: %w", len(ids), err)
 	}
 	return nil
@@ -85,28 +58,45 @@ func (e *Existence) Exists(ctx context.Context, ids []change.Identifier) ([]bool
 	if len(ids) == 0 {
 		return out, nil
 	}
-	pipe := e.rdb.Pipeline()
-	cmds := make([]*redis.BoolCmd, len(ids))
-	for i, id := range ids {
-		key, field := e.entry(id)
-		cmds[i] = pipe.HExists(ctx, key, field)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	raws, err := e.be.get(ctx, existenceKeys(ids))
+	if err != nil {
 		return nil, fmt.Errorf("state: look %d users up in the existence set: %w", len(ids), err)
 	}
-	for i, c := range cmds {
-		out[i] = c.Val()
+	for i, raw := range raws {
+		out[i] = raw != nil
 	}
 	return out, nil
+}
+
+// existenceKeys are the entries of users in the existence set.
+func existenceKeys(users []change.Identifier) []userKey {
+	ks := make([]userKey, len(users))
+	for i, u := range users {
+		ks[i] = keyOf(u).in(spaceExistence)
+	}
+	return ks
+}
+
+// putExistence stores val (empty: present, nil: absent) as users' entries
+// in the existence set of be's sync, in one round trip.
+func putExistence(ctx context.Context, be backend, users []change.Identifier, val []byte) error {
+	if len(users) == 0 {
+		return nil
+	}
+	vals := make([][]byte, len(users))
+	for i := range vals {
+		vals[i] = val
+	}
+	return be.put(ctx, existenceKeys(users), vals)
 }
 
 // Count returns how many users the set holds, in one pipelined round trip
 // over the buckets.
 func (e *Existence) Count(ctx context.Context) (int64, error) {
-	pipe := e.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, 1<<e.bits)
+	pipe := e.be.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, 1<<e.be.bits)
 	for b := range cmds {
-		cmds[b] = pipe.HLen(ctx, bucketKey(e.base, spaceExistence, uint32(b)))
+		cmds[b] = pipe.HLen(ctx, bucketKey(e.be.base, spaceExistence, uint32(b)))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, fmt.Errorf("state: count the existence set: %w", err)

@@ -55,8 +55,8 @@ func TestExistenceSet(t *testing.T) {
 	if recs, err := s.Load(ctx, primed[:1]); err != nil || recs[0].Found {
 		t.Errorf("a primed user has a record: %+v, %v", recs, err)
 	}
-	if got, _ := s.Existence().Exists(ctx, primed[:1]); !got[0] {
-		t.Error("the store's Existence is not the sync's set")
+	if _, got, err := s.Lookup(ctx, nil, primed[:1]); err != nil || !got[0] {
+		t.Errorf("the store does not read the sync's set: %v, %v", got, err)
 	}
 
 	if err := e.Unmark(ctx, primed[:1]); err != nil {

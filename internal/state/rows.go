@@ -206,23 +206,11 @@ func (s *Store) SaveRows(ctx context.Context, keys []RowKey, rows []Row) ([]RowS
 // prime` fills the set through Existence; this serves stores of any
 // backend, the in-memory one of tests included.
 func (s *Store) MarkExisting(ctx context.Context, users []change.Identifier) error {
-	return s.putExistence(ctx, users, []byte{})
+	return putExistence(ctx, s.be, users, []byte{})
 }
 
 // Unmark removes users from the existence set (this sync deleted them), in
 // one round trip.
 func (s *Store) Unmark(ctx context.Context, users []change.Identifier) error {
-	return s.putExistence(ctx, users, nil)
-}
-
-func (s *Store) putExistence(ctx context.Context, users []change.Identifier, val []byte) error {
-	if len(users) == 0 {
-		return nil
-	}
-	ks := make([]userKey, len(users))
-	vals := make([][]byte, len(users))
-	for i, u := range users {
-		ks[i], vals[i] = keyOf(u).in(spaceExistence), val
-	}
-	return s.be.put(ctx, ks, vals)
+	return putExistence(ctx, s.be, users, nil)
 }

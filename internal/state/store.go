@@ -25,7 +25,6 @@ type Store struct {
 	be       backend
 	rdb      redis.UniversalClient // nil for an in-memory store
 	base     string                // <prefix>:<sync>
-	bits     uint8                 // the sync's bucket bits (buckets.go)
 	attrs    []string
 	slot     map[string]int
 	layoutID uint32
@@ -64,7 +63,6 @@ func New(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syncName str
 // open returns the store of a sync whose entries lie in 2^bits buckets.
 func open(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syncName string, attrs []string, bits uint8, opts []Option) (*Store, error) {
 	s := newStore(keyPrefix, syncName, attrs, opts)
-	s.bits = bits
 	layout, _ := json.Marshal(attrs)
 	rb := &redisBackend{rdb: rdb, base: s.base, bits: bits, script: redis.NewScript(swapScript), layoutJSON: layout}
 	rb.layoutKey = rb.layoutKeyOf(s.layoutID)
@@ -79,7 +77,6 @@ func open(ctx context.Context, rdb redis.UniversalClient, keyPrefix, syncName st
 // same semantics as New's. It serves tests that must not touch a network.
 func NewInMemory(syncName string, attrs []string, opts ...Option) *Store {
 	s := newStore("mem", syncName, attrs, opts)
-	s.bits = newBucketBits
 	s.be = &memoryBackend{records: map[userKey][]byte{}, layouts: map[uint32][]byte{}}
 	return s
 }
