@@ -68,13 +68,9 @@ type engine struct {
 	rows    *rowTracker
 	waiting map[state.RowKey][]readyUser
 	moved   []state.RowKey // rowsDone's buffer, reused
-	// spare holds users dropped from users, cleared, for user to reuse: on
-	// a backlog of distinct users one is dropped for every one made.
-	spare []*user
+	// spare holds users dropped from users, for user to reuse.
+	spare spares[user]
 }
-
-// maxSpare bounds spare: about one candidate's worth.
-const maxSpare = 1024
 
 // user is what the engine holds for one user. It is dropped once nothing is
 // pending and nothing is out.
@@ -208,11 +204,7 @@ func (e *engine) add(en entry, now time.Time) {
 func (e *engine) user(id change.Identifier) *user {
 	u := e.users[id]
 	if u == nil {
-		if n := len(e.spare); n > 0 {
-			u, e.spare = e.spare[n-1], e.spare[:n-1]
-		} else {
-			u = &user{}
-		}
+		u = e.spare.take()
 		e.users[id] = u
 	}
 	return u
@@ -223,10 +215,7 @@ func (e *engine) user(id change.Identifier) *user {
 // list's array, which clearing the user leaves alone), so it may be reused.
 func (e *engine) drop(id change.Identifier, u *user) {
 	delete(e.users, id)
-	if len(e.spare) < maxSpare {
-		*u = user{}
-		e.spare = append(e.spare, u)
-	}
+	e.spare.put(u)
 }
 
 // returned marks a user out as back, settled or given back.

@@ -19,13 +19,9 @@ type rowTracker struct {
 	mu   sync.Mutex
 	next uint64
 	rows map[state.RowKey]*rowLine
-	// spare holds lines dropped from rows, for add to reuse: on a
-	// snapshot's distinct rows one is dropped for every one made.
-	spare []*rowLine
+	// spare holds lines dropped from rows, for add to reuse.
+	spare spares[rowLine]
 }
-
-// maxSpareLines bounds spare: about one candidate's worth.
-const maxSpareLines = 1024
 
 // rowLine is one row's unsettled messages.
 type rowLine struct {
@@ -55,11 +51,7 @@ func (t *rowTracker) add(row state.RowKey, user change.Identifier) (uint64, chan
 	t.next++
 	l := t.rows[row]
 	if l == nil {
-		if n := len(t.spare); n > 0 {
-			l, t.spare = t.spare[n-1], t.spare[:n-1]
-		} else {
-			l = &rowLine{}
-		}
+		l = t.spare.take()
 		l.seqs = l.first[:0]
 		t.rows[row] = l
 	}
@@ -116,10 +108,7 @@ func (t *rowTracker) done(settled []rowSeq, moved []state.RowKey) []state.RowKey
 			// Nothing outside the tracker holds a line, so it may be
 			// reused; seqs is set again when it is.
 			delete(t.rows, rs.row)
-			if len(t.spare) < maxSpareLines {
-				*l = rowLine{}
-				t.spare = append(t.spare, l)
-			}
+			t.spare.put(l)
 		}
 	}
 	return moved
