@@ -82,8 +82,12 @@ type user struct {
 	oneTaken [1]rowSeq
 }
 
+// readyUser is a user waiting to be taken, with its entry: a user waiting
+// has changes pending, so it is not dropped meanwhile, and take need not
+// look it up.
 type readyUser struct {
 	id    change.Identifier
+	u     *user
 	since time.Time
 }
 
@@ -195,7 +199,7 @@ func (e *engine) add(en entry, now time.Time) {
 	id := en.ch.User
 	u := e.user(id)
 	if len(u.pending) == 0 && !u.out {
-		e.ready = append(e.ready, readyUser{id: id, since: now})
+		e.ready = append(e.ready, readyUser{id: id, u: u, since: now})
 	}
 	u.pending = append(u.pending, en)
 }
@@ -240,7 +244,7 @@ func (e *engine) settle(ids []change.Identifier, now time.Time) {
 			e.drop(id, u)
 			continue
 		}
-		e.ready = append(e.ready, readyUser{id: id, since: now.Add(-e.maxWait)})
+		e.ready = append(e.ready, readyUser{id: id, u: u, since: now.Add(-e.maxWait)})
 	}
 }
 
@@ -264,7 +268,7 @@ func (e *engine) rowsDone(u *user, back []entry, now time.Time) {
 	e.moved = e.rows.done(done, e.moved[:0])
 	for _, row := range e.moved {
 		for _, r := range e.waiting[row] {
-			e.ready = append(e.ready, readyUser{id: r.id, since: now.Add(-e.maxWait)})
+			e.ready = append(e.ready, readyUser{id: r.id, u: r.u, since: now.Add(-e.maxWait)})
 		}
 		delete(e.waiting, row)
 	}
@@ -282,7 +286,7 @@ func (e *engine) giveBack(ws []userWork, now time.Time) {
 		if w.delay > 0 {
 			delay = w.delay
 		}
-		e.delayed = append(e.delayed, readyUser{id: w.id, since: now.Add(delay)})
+		e.delayed = append(e.delayed, readyUser{id: w.id, u: u, since: now.Add(delay)})
 	}
 	// Longer pauses than the requeue delay break the delayed list's order.
 	slices.SortStableFunc(e.delayed, func(a, b readyUser) int { return a.since.Compare(b.since) })
@@ -292,7 +296,7 @@ func (e *engine) giveBack(ws []userWork, now time.Time) {
 func (e *engine) promote(now time.Time) {
 	n := 0
 	for n < len(e.delayed) && !e.delayed[n].since.After(now) {
-		e.ready = append(e.ready, readyUser{id: e.delayed[n].id, since: now.Add(-e.maxWait)})
+		e.ready = append(e.ready, readyUser{id: e.delayed[n].id, u: e.delayed[n].u, since: now.Add(-e.maxWait)})
 		n++
 	}
 	e.delayed = e.delayed[n:]
@@ -310,7 +314,7 @@ func (e *engine) take(now time.Time) []userWork {
 	n := 0
 	for ; n < len(e.ready) && len(out) < e.maxUsers; n++ {
 		r := e.ready[n]
-		u := e.users[r.id]
+		u := r.u
 		q := u.pending
 		if e.blocked(q[0]) {
 			e.waiting[q[0].row] = append(e.waiting[q[0].row], r)
@@ -329,7 +333,13 @@ func (e *engine) take(now time.Time) []userWork {
 		}
 		out = append(out, userWork{id: r.id, entries: q[:cut:cut]})
 	}
-	e.ready = append(e.ready[:0:0], e.ready[n:]...)
+	// Dropping the taken head instead of copying the rest down: on a
+	// backlog the ready list holds a budget's worth of users, and copying
+	// it for every candidate cost more than the rest of the engine. Appends
+	// move the list to a new array when it fills; clearing the head lets
+	// the identifiers go meanwhile.
+	clear(e.ready[:n])
+	e.ready = e.ready[n:]
 	return out
 }
 
