@@ -52,8 +52,12 @@ func (s *Session) sender() {
 			size += queue[n].size
 			n++
 		}
+		// req and the rest share the array without overlapping: req
+		// cannot grow into the rest, and the rest grows past its own end.
+		// Copying the rest down for every request cost time in the
+		// length of the queue.
 		req := queue[:n:n]
-		queue = append(queue[:0:0], queue[n:]...)
+		queue = queue[n:]
 		wg.Go(func() {
 			defer func() { <-slots }()
 			s.send(req)
