@@ -328,23 +328,25 @@ func decodeIntent(b []byte, withOwner bool) (intent, []byte, error) {
 	return in, b[8+n:], nil
 }
 
-// slots reads the stored fingerprints of a layout with n attributes.
-func slots(rest []byte, n int) ([]uint64, error) {
+// slots reads the stored fingerprints of a layout with len(fps) attributes
+// into fps; those not stored are 0.
+func slots(fps []uint64, rest []byte) error {
+	n := len(fps)
 	bm := (n + 7) / 8
 	if len(rest) < bm {
-		return nil, fmt.Errorf("%w: short bitmap", errCorrupt)
+		return fmt.Errorf("%w: short bitmap", errCorrupt)
 	}
 	bitmap, data := rest[:bm], rest[bm:]
-	fps := make([]uint64, n)
 	for i := range n {
 		if bitmap[i/8]&(1<<(i%8)) == 0 {
+			fps[i] = 0
 			continue
 		}
 		if len(data) < 8 {
-			return nil, fmt.Errorf("%w: short fingerprints", errCorrupt)
+			return fmt.Errorf("%w: short fingerprints", errCorrupt)
 		}
 		fps[i] = binary.BigEndian.Uint64(data[:8])
 		data = data[8:]
 	}
-	return fps, nil
+	return nil
 }
