@@ -229,6 +229,20 @@ func (f *finishes) Finish(pos change.Position) {
 }
 
 // all reports whether every message of msgs was finished.
+// count is how many messages were finished.
+func (f *finishes) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.seen)
+}
+
+// finished reports whether the message at pos was finished.
+func (f *finishes) finished(pos change.Position) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seen[pos] > 0
+}
+
 func (f *finishes) all(msgs []change.Message) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,11 +53,13 @@ func (s *Session) sender() {
 			size += queue[n].size
 			n++
 		}
-		// req and the rest share the array without overlapping: req
-		// cannot grow into the rest, and the rest grows past its own end.
-		// Copying the rest down for every request cost time in the
-		// length of the queue.
-		req := queue[:n:n]
+		// The request is copied out and the rest is left where it is:
+		// copying the rest down for every request cost time in the
+		// length of the queue. The head is cleared, or the array would
+		// keep sent users, and their messages, alive until it is
+		// replaced, beyond what the held budget counts.
+		req := slices.Clone(queue[:n])
+		clear(queue[:n])
 		queue = queue[n:]
 		wg.Go(func() {
 			defer func() { <-slots }()

@@ -3,9 +3,11 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
+	"weak"
 
 	"github.com/attrsync/attrsync/internal/change"
 )
@@ -141,5 +143,54 @@ func TestRareTurnsStillGetFullRequests(t *testing.T) {
 			t.Errorf("%d requests for 1000 users, want at most 12", len(reqs))
 		}
 		r.checkFinishedOnce(msgs)
+	})
+}
+
+// Messages whose users Iterable accepted are let go while the rest of the
+// backlog waits for its turns: the held-message budget stops counting a
+// message once it is finished, so anything that kept it would be memory
+// beyond the budget.
+func TestSentMessagesAreReleased(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, perRequest = 1000, 100
+		r := newRig(t, Config{MaxUsers: perRequest})
+		msgs := users(n, 1)
+		values := make([]weak.Pointer[byte], n)
+		positions := make([]change.Position, n)
+		for i := range msgs {
+			// A value of its own, large enough not to share its memory
+			// with another's.
+			msgs[i].Value = append(make([]byte, 0, 1024), msgs[i].Value...)
+			values[i] = weak.Make(&msgs[i].Value[0])
+			positions[i] = msgs[i].Pos
+		}
+		ctx, stop := context.WithCancel(t.Context())
+		defer stop()
+		s := r.p.Start(ctx, nil, r.fin)
+		r.feed(ctx, s, msgs)
+		msgs = nil // the test keeps only weak pointers to the values
+
+		for r.fin.count() < n/2 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		synctest.Wait() // the requests sent are through, the rest wait for turns
+		runtime.GC()
+		kept, finished := 0, 0
+		for i, pos := range positions {
+			if r.fin.finished(pos) {
+				finished++
+				if values[i].Value() != nil {
+					kept++
+				}
+			}
+		}
+		if finished == n {
+			t.Fatal("the whole backlog was sent before the check; nothing was left waiting")
+		}
+		if kept > 0 {
+			t.Errorf("%d of %d finished messages still in memory while %d wait", kept, finished, n-finished)
+		}
+		stop()
+		s.Drain(t.Context())
 	})
 }
