@@ -299,6 +299,7 @@ func (e *engine) promote(now time.Time) {
 		e.ready = append(e.ready, readyUser{id: e.delayed[n].id, u: e.delayed[n].u, since: now.Add(-e.maxWait)})
 		n++
 	}
+	clear(e.delayed[:n]) // as take does with the ready list
 	e.delayed = e.delayed[n:]
 }
 
