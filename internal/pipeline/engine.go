@@ -299,8 +299,7 @@ func (e *engine) promote(now time.Time) {
 		e.ready = append(e.ready, readyUser{id: e.delayed[n].id, u: e.delayed[n].u, since: now.Add(-e.maxWait)})
 		n++
 	}
-	clear(e.delayed[:n]) // as take does with the ready list
-	e.delayed = e.delayed[n:]
+	e.delayed = dropFront(e.delayed, n)
 }
 
 // take returns the next candidate when one is due: a full one, or whatever
@@ -334,13 +333,7 @@ func (e *engine) take(now time.Time) []userWork {
 		}
 		out = append(out, userWork{id: r.id, entries: q[:cut:cut]})
 	}
-	// Dropping the taken head instead of copying the rest down: on a
-	// backlog the ready list holds a budget's worth of users, and copying
-	// it for every candidate cost more than the rest of the engine. Appends
-	// move the list to a new array when it fills; clearing the head lets
-	// the identifiers go meanwhile.
-	clear(e.ready[:n])
-	e.ready = e.ready[n:]
+	e.ready = dropFront(e.ready, n)
 	return out
 }
 

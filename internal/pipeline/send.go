@@ -53,14 +53,8 @@ func (s *Session) sender() {
 			size += queue[n].size
 			n++
 		}
-		// The request is copied out and the rest is left where it is:
-		// copying the rest down for every request cost time in the
-		// length of the queue. The head is cleared, or the array would
-		// keep sent users, and their messages, alive until it is
-		// replaced, beyond what the held budget counts.
-		req := slices.Clone(queue[:n])
-		clear(queue[:n])
-		queue = queue[n:]
+		req := slices.Clone(queue[:n]) // dropFront clears them in queue
+		queue = dropFront(queue, n)
 		wg.Go(func() {
 			defer func() { <-slots }()
 			s.send(req)
