@@ -228,7 +228,6 @@ func (f *finishes) Finish(pos change.Position) {
 	f.seen[pos]++
 }
 
-// all reports whether every message of msgs was finished.
 // count is how many messages were finished.
 func (f *finishes) count() int {
 	f.mu.Lock()
@@ -243,6 +242,7 @@ func (f *finishes) finished(pos change.Position) bool {
 	return f.seen[pos] > 0
 }
 
+// all reports whether every message of msgs was finished.
 func (f *finishes) all(msgs []change.Message) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
