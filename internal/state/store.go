@@ -152,10 +152,10 @@ func (s *Store) Load(ctx context.Context, users []change.Identifier) ([]Record, 
 	return recs, nil
 }
 
-// translate decodes a stored record into the current layout. Fingerprints of
-// attributes no longer mapped are dropped; new attributes have none. The
-// result's fingerprints are dst when it holds one per attribute mapped now,
-// else allocated. Only a failure to reach the backend is an error.
+// translate decodes a stored record into the current layout, its
+// fingerprints into dst (zeroed, one per attribute mapped now). Fingerprints
+// of attributes no longer mapped are dropped; new attributes have none. Only
+// a failure to reach the backend is an error.
 func (s *Store) translate(ctx context.Context, b []byte, dst []uint64) (Record, error) {
 	unreadable := Record{raw: b}
 	d, err := decodeHeader(b)
@@ -171,9 +171,6 @@ func (s *Store) translate(ctx context.Context, b []byte, dst []uint64) (Record, 
 		s.warnOnce(fmt.Sprintf("layout %x", d.layoutID), "state: records name an attribute layout that is gone (state reset meanwhile?); their users are treated as never synced",
 			"layout", fmt.Sprintf("%x", d.layoutID))
 		return unreadable, nil
-	}
-	if len(dst) != len(s.attrs) {
-		dst = make([]uint64, len(s.attrs))
 	}
 	current := d.layoutID == s.layoutID
 	fps := dst
@@ -362,7 +359,7 @@ func (s *Store) Save(ctx context.Context, users []change.Identifier, recs []Reco
 			out[i] = Swap{}
 			continue
 		}
-		cur, err := s.translate(ctx, r.current, nil)
+		cur, err := s.translate(ctx, r.current, make([]uint64, len(s.attrs)))
 		if err != nil {
 			return nil, err
 		}
