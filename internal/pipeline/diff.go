@@ -41,17 +41,21 @@ type rowRef struct {
 	pos change.Position
 }
 
-// diff loads the users' state (and, in the same moment, what the index
-// knows of their rows and of their existence), drops stale messages, finds
-// what changed, and hands changed users on: to the sender, or first to a
-// delete, an email move, a check that a deletion is through, or a lookup.
-// Users with nothing to send are finished here.
+// diff loads the users' state, drops stale messages, finds what changed,
+// and hands changed users on: to the sender, or first to a delete, an
+// email move, a check that a deletion is through, or a lookup. Users with
+// nothing to send are finished here, before the index is read for the
+// others.
 func (s *Session) diff(users []userWork) {
 	ids := make([]change.Identifier, len(users))
 	for i, w := range users {
 		ids[i] = w.id
 	}
-	recs, idx, err := s.load(ids, users)
+	var recs []state.Record
+	err := s.retry(s.work, "load state", func() (err error) {
+		recs, err = s.p.Store.Load(s.work, ids)
+		return err
+	})
 	if err != nil { // the drain ended: abandoned, consumed again
 		s.settle(ids...)
 		return
@@ -59,7 +63,7 @@ func (s *Session) diff(users []userWork) {
 	now := time.Now()
 	var done []change.Identifier
 	var busy []userWork
-	var r routes
+	var items []*sendItem
 	for i, w := range users {
 		item, live := s.changed(w, recs[i], now)
 		switch {
@@ -68,20 +72,32 @@ func (s *Session) diff(users []userWork) {
 		case item == nil:
 			done = append(done, w.id)
 		default:
-			item.rows = idx.refs(item.w.entries)
-			item.primed = idx.exists(i)
-			switch {
-			case item.del:
-				r.deletes = append(r.deletes, item)
-			case s.moveSource(item):
-				r.moves = append(r.moves, item)
-			default:
-				s.route(item, &r)
-			}
+			items = append(items, item)
 		}
 	}
 	s.settle(done...)
 	s.requeue(busy...)
+	if len(items) == 0 {
+		return
+	}
+	idx, err := s.index(items)
+	if err != nil {
+		s.giveUp(items)
+		return
+	}
+	var r routes
+	for i, item := range items {
+		item.rows = idx.refs(item.w.entries)
+		item.primed = idx.exists(i)
+		switch {
+		case item.del:
+			r.deletes = append(r.deletes, item)
+		case s.moveSource(item):
+			r.moves = append(r.moves, item)
+		default:
+			s.route(item, &r)
+		}
+	}
 	r.run(s)
 }
 

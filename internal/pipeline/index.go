@@ -1,13 +1,12 @@
 package pipeline
 
 import (
-	"sync"
-
 	"github.com/attrsync/attrsync/internal/change"
 	"github.com/attrsync/attrsync/internal/state"
 )
 
-// indexed is what the index said of one candidate's rows and users.
+// indexed is what the index said of the rows and users of a candidate's
+// users with something to send.
 type indexed struct {
 	rows   map[state.RowKey]state.Row
 	primed []bool // by user, nil when not asked
@@ -35,17 +34,22 @@ func (x indexed) refs(entries []entry) []rowRef {
 
 func (x indexed) exists(i int) bool { return x.primed != nil && x.primed[i] }
 
-// load reads the users' records and, at the same time, what the index
-// holds of their rows (to follow email changes) and whether the existence
-// set holds them (update mode, so that primed users need no lookup). The
-// two reads go out together: the index adds no round trip to the diff.
-// Failures are retried until the drain ends.
-func (s *Session) load(ids []change.Identifier, users []userWork) ([]state.Record, indexed, error) {
+// index reads what the index holds of the rows of items (to follow email
+// changes) and, in update mode, whether the existence set holds their
+// users (so that primed users need no lookup). Only users with something
+// to send get here: an unchanged user needs neither, so a steady stream of
+// unchanged events reads one key a user instead of two. Failures are
+// retried until the drain ends.
+func (s *Session) index(items []*sendItem) (indexed, error) {
+	var x indexed
+	if s.p.Index == nil {
+		return x, nil
+	}
 	var keys []state.RowKey
 	if s.p.cfg.TrackRows {
 		seen := map[state.RowKey]bool{}
-		for _, w := range users {
-			for _, en := range w.entries {
+		for _, it := range items {
+			for _, en := range it.w.entries {
 				if !en.row.IsZero() && !seen[en.row] {
 					seen[en.row] = true
 					keys = append(keys, en.row)
@@ -55,39 +59,29 @@ func (s *Session) load(ids []change.Identifier, users []userWork) ([]state.Recor
 	}
 	var ask []change.Identifier
 	if s.p.cfg.UpdateMode && !s.p.cfg.Request.UpdateOnly {
-		ask = ids
+		ask = make([]change.Identifier, len(items))
+		for i, it := range items {
+			ask[i] = it.user.ID
+		}
 	}
-	var x indexed
-	var idxErr error
-	var wg sync.WaitGroup
-	if s.p.Index != nil && (len(keys) > 0 || len(ask) > 0) {
-		wg.Go(func() {
-			idxErr = s.retry(s.work, "read the row index and existence set", func() error {
-				rows, primed, err := s.p.Index.Lookup(s.work, keys, ask)
-				if err != nil {
-					return err
-				}
-				x.rows = make(map[state.RowKey]state.Row, len(keys))
-				for i, k := range keys {
-					x.rows[k] = rows[i]
-				}
-				if len(ask) > 0 {
-					x.primed = primed
-				}
-				return nil
-			})
-		})
+	if len(keys) == 0 && len(ask) == 0 {
+		return x, nil
 	}
-	var recs []state.Record
-	err := s.retry(s.work, "load state", func() (err error) {
-		recs, err = s.p.Store.Load(s.work, ids)
-		return err
+	err := s.retry(s.work, "read the row index and existence set", func() error {
+		rows, primed, err := s.p.Index.Lookup(s.work, keys, ask)
+		if err != nil {
+			return err
+		}
+		x.rows = make(map[state.RowKey]state.Row, len(keys))
+		for i, k := range keys {
+			x.rows[k] = rows[i]
+		}
+		if len(ask) > 0 {
+			x.primed = primed
+		}
+		return nil
 	})
-	wg.Wait()
-	if err == nil {
-		err = idxErr
-	}
-	return recs, x, err
+	return x, err
 }
 
 // moveSource says whether a user's profile must first move from another
