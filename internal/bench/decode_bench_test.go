@@ -56,6 +56,7 @@ func BenchmarkDiffPathDecodeAndMap(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		dec.Recycle(row) // as the pipeline does
 		if len(uc.Attrs) != attributeCount {
 			b.Fatalf("%d attributes mapped, want %d", len(uc.Attrs), attributeCount)
 		}

@@ -114,7 +114,7 @@ func decodeFormats(ctx context.Context, seed uint64, perRound int) (map[string]f
 
 	type stream struct {
 		format       string
-		decode       func(key, value []byte) (change.Row, error)
+		dec          *cdc.Decoder
 		keys, values [][]byte
 	}
 	var streams []*stream
@@ -128,9 +128,7 @@ func decodeFormats(ctx context.Context, seed uint64, perRound int) (map[string]f
 		if err != nil {
 			return nil, err
 		}
-		s := &stream{format: w.Format(), decode: func(key, value []byte) (change.Row, error) {
-			return dec.DecodeContext(ctx, key, value)
-		}}
+		s := &stream{format: w.Format(), dec: dec}
 		for _, ev := range events {
 			k, v, err := w.Event(table, ev)
 			if err != nil {
@@ -152,13 +150,15 @@ func decodeFormats(ctx context.Context, seed uint64, perRound int) (map[string]f
 			}
 			for i := range n {
 				j := i % len(s.values)
-				row, err := s.decode(s.keys[j], s.values[j])
+				row, err := s.dec.DecodeContext(ctx, s.keys[j], s.values[j])
 				if err != nil {
 					return nil, fmt.Errorf("%s: decode: %w", s.format, err)
 				}
 				if _, err := mapper.Map(row, pos); err != nil {
 					return nil, fmt.Errorf("%s: map: %w", s.format, err)
 				}
+				s.dec.Recycle(row) // as the pipeline does
+
 				pos.Offset++
 			}
 			if err := ctx.Err(); err != nil {

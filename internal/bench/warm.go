@@ -116,6 +116,7 @@ func warmChunk(ctx context.Context, g *generator, dec *cdc.Decoder, mapper *mapp
 		if err != nil {
 			return fmt.Errorf("warm-up: map user %d: %w", i, err)
 		}
+		dec.Recycle(row)
 		if len(uc.Attrs) != attributeCount {
 			return fmt.Errorf("warm-up: user %d maps to %d attributes, want %d", i, len(uc.Attrs), attributeCount)
 		}

@@ -139,7 +139,7 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, sc *hints) er
 		switch r.peek() {
 		case '{':
 			if order := d.indexed(d.only); order != nil {
-				e.afterCols = change.NewColumns(order)
+				e.afterCols = d.cols.Get(order)
 				err = r.columns(sc.afterLayout, e.afterCols)
 				break
 			}
@@ -164,7 +164,7 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, sc *hints) er
 			// delete, which needs other fields, reads it again.
 			start := r.i
 			if order := d.indexed(d.beforeOnly); order != nil {
-				e.beforeCols = change.NewColumns(order)
+				e.beforeCols = d.cols.Get(order)
 				err = r.columns(sc.beforeLayout, e.beforeCols)
 			} else {
 				e.beforeImage, err = r.object(d.before.keeps, len(d.before), sc.beforeLayout)

@@ -58,6 +58,8 @@ type Decoder struct {
 	// noLayouts makes the decoder read rows without the layouts of their
 	// schemas, which must give the same rows: tests compare the two.
 	noLayouts bool
+	// cols holds the storage of recycled rows' Columns (Recycle).
+	cols change.ColumnsPool
 }
 
 // Option tunes a Decoder.
@@ -265,6 +267,15 @@ func (d *Decoder) afterCachedSchema(value []byte) (_ change.Row, ok bool, _ erro
 	}
 	row, err := d.flatRest(&r, sc, payload, true)
 	return row, true, err
+}
+
+// Recycle takes back the storage of row's Columns (ByIndex), for the next
+// rows to be decoded into. Call it once nothing reads row any more, nor
+// anything taken from its Columns other than their values: a row not
+// recycled is simply collected.
+func (d *Decoder) Recycle(row change.Row) {
+	d.cols.Put(row.Cols)
+	d.cols.Put(row.BeforeCols)
 }
 
 // text is b as the string the reader reads: a copy, or with BorrowValue

@@ -12,9 +12,11 @@ import (
 // Decoder turns message bytes into a row (internal/cdc). An error wrapping
 // cdc.ErrUnavailable (a schema registry that cannot be reached) is retried
 // while the partition waits; any other error dead-letters the message. ctx
-// bounds what decoding waits for.
+// bounds what decoding waits for. Recycle is told when nothing reads a row
+// any more (its user change is made), so the decoder may reuse its storage.
 type Decoder interface {
 	DecodeContext(ctx context.Context, key, value []byte) (change.Row, error)
+	Recycle(row change.Row)
 }
 
 // Mapper turns a row into a user change (internal/mapping).

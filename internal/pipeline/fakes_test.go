@@ -34,6 +34,9 @@ func msg(part int, off int64, user string, v int) change.Message {
 // decode, "unconvertible" does not map.
 type fakeCodec struct{}
 
+// Recycle has nothing to reuse: fakeCodec's rows hold maps.
+func (fakeCodec) Recycle(change.Row) {}
+
 func (fakeCodec) DecodeContext(_ context.Context, key, value []byte) (change.Row, error) {
 	if string(value) == "bad" {
 		return change.Row{}, change.Fail(change.ClassDecode, "not a number")

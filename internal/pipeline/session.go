@@ -117,6 +117,8 @@ func (s *Session) Handle(ctx context.Context, m change.Message) bool {
 		return true
 	}
 	uc, err := s.p.Mapper.Map(row, dlq.OriginalPosition(m))
+	// The change keeps the values it took from the row, not its Columns.
+	s.p.Decoder.Recycle(row)
 	if errors.Is(err, mapping.ErrIgnored) {
 		s.p.stats.skip("delete_ignored", 1)
 		s.finish(m)
