@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/attrsync/attrsync/internal/jsonappend"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/attrsync/attrsync/internal/jsonappend"
 )
 
 // The canonical JSON encoding: one byte sequence per logical value, since
@@ -128,6 +130,9 @@ func appendNumber(buf []byte, n string, strict bool) ([]byte, error) {
 		}
 		return append(buf, n...), nil
 	}
+	if plainDecimal(n) {
+		return append(buf, n...), nil
+	}
 	f, err := strconv.ParseFloat(n, 64)
 	if err != nil {
 		if strict {
@@ -136,6 +141,38 @@ func appendNumber(buf []byte, n string, strict bool) ([]byte, error) {
 		return append(buf, n...), nil
 	}
 	return appendFloat(buf, f)
+}
+
+// plainDecimal reports whether n, a JSON number that is not an integer, is
+// already the text appendFloat makes of its value, so that parsing and
+// formatting it again can be spared (they were a tenth of mapping an
+// event). That holds for a decimal without an exponent, with at most 15
+// significant digits, no trailing zero in its fraction but the ".0" of a
+// whole number, not zero, and at least 1e-6 in size: a double tells apart
+// any two decimals of 15 digits, so the shortest text of the one nearest
+// to n is n itself, and appendFloat writes such sizes without an exponent
+// (numbers below 1e21, which 15 integer digits stay under).
+func plainDecimal(n string) bool {
+	if n[0] == '-' {
+		n = n[1:]
+	}
+	dot := strings.IndexByte(n, '.')
+	if dot < 0 || strings.ContainsAny(n, "eE") {
+		return false
+	}
+	whole, frac := n[:dot], n[dot+1:]
+	if frac != "0" && frac[len(frac)-1] == '0' {
+		return false
+	}
+	if whole != "0" {
+		digits := len(whole) + len(frac)
+		if frac == "0" {
+			digits = len(whole)
+		}
+		return digits <= 15
+	}
+	zeros := len(frac) - len(strings.TrimLeft(frac, "0"))
+	return zeros < len(frac) && zeros <= 5 && len(frac)-zeros <= 15
 }
 
 // appendFloat formats a double like encoding/json (plain notation from
