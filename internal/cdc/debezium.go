@@ -248,7 +248,8 @@ func (d *Decoder) fromEnvelope(s string, e *envelope, sc hints) (change.Row, err
 	return row, nil
 }
 
-// readSourceTs reads the source block for its ts_ms, skipping the rest.
+// readSourceTs reads the source block for its ts_ms, skipping the rest
+// (most of a Debezium source block comes after ts_ms).
 func readSourceTs(r *reader) (string, error) {
 	if r.peek() != '{' {
 		return "", r.skipFast()
@@ -256,21 +257,22 @@ func readSourceTs(r *reader) (string, error) {
 	if err := r.beginObject(); err != nil {
 		return "", err
 	}
-	var ts string
 	for first := true; ; first = false {
 		k, ok, err := r.nextKey(first)
 		if err != nil {
 			return "", err
 		}
 		if !ok {
-			return ts, nil
+			return "", nil // no ts_ms
 		}
 		if k == "ts_ms" {
-			ts, err = numberOrSkip(r)
-		} else {
-			err = r.skipFast()
+			ts, err := numberOrSkip(r)
+			if err != nil {
+				return "", err
+			}
+			return ts, r.skipRest()
 		}
-		if err != nil {
+		if err := r.skipFast(); err != nil {
 			return "", err
 		}
 	}

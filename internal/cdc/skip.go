@@ -14,11 +14,21 @@ func (r *reader) skipFast() error {
 	if c != '{' && c != '[' {
 		return r.skip()
 	}
+	return r.scanOut(r.depth, 0)
+}
+
+// skipRest steps over the rest of the object being read, through its
+// closing brace, checking it as skipFast checks what it skips: for a value
+// found before the object's end, such as the source block's ts_ms.
+func (r *reader) skipRest() error {
+	return r.scanOut(r.depth-1, 1)
+}
+
+// scanOut moves r past the bytes that close the containers open above
+// depth base. stack holds one bit per open container below depth 64
+// relative to base: 1 for an object, 0 for an array.
+func (r *reader) scanOut(base int, stack uint64) error {
 	s := r.s
-	// stack holds one bit per open container below depth 64 relative to
-	// base: 1 for an object, 0 for an array.
-	var stack uint64
-	base := r.depth
 	i := r.i
 	for i < len(s) {
 		switch s[i] {
