@@ -144,7 +144,7 @@ func (r *reader) nextKey(first bool) (string, bool, error) {
 func (r *reader) value() (any, error) {
 	switch c := r.peek(); c {
 	case '{':
-		return r.object(nil, 0, nil)
+		return r.object(nil, 0, nil, 0)
 	case '[':
 		return r.array()
 	case '"':
@@ -169,51 +169,76 @@ func (r *reader) value() (any, error) {
 // how many members are expected (0: unknown): a map made to size is never
 // grown and rehashed member by member, which a row of more than eight
 // fields otherwise is. lay, which may be nil, is the layout the object's
-// schema gives it; it must keep what keep keeps.
-func (r *reader) object(keep func(string) bool, size int, lay layout) (map[string]any, error) {
+// schema gives it; it must keep what keep keeps. stopAt, when not 0, is
+// how many distinct members keep keeps: once they are read, the rest of
+// the object is stepped over for structure only (skipRest).
+func (r *reader) object(keep func(string) bool, size int, lay layout, stopAt int) (map[string]any, error) {
 	m := make(map[string]any, size)
-	if err := r.members(keep, lay, m, change.Columns{}); err != nil {
+	if err := r.members(keep, lay, m, change.Columns{}, stopAt); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 // columns reads an object into cols, keeping the members cols names and
-// skipping the others; lay is as for object, laid out in cols' order.
+// skipping the others, and the rest of the object once every one is read;
+// lay is as for object, laid out in cols' order.
 func (r *reader) columns(lay layout, cols change.Columns) error {
-	return r.members(nil, lay, nil, cols)
+	return r.members(nil, lay, nil, cols, cols.Len())
 }
 
 // members reads the members of an object into m or, when m is nil, into
-// cols, which then decides what is kept; keep and lay are as for object.
-func (r *reader) members(keep func(string) bool, lay layout, m map[string]any, cols change.Columns) error {
+// cols, which then decides what is kept; keep, lay and stopAt are as for
+// object. A row's unread columns usually come last, and a before image
+// read for its email holds a whole row besides: stepping over the rest
+// at once costs a fraction of skipping each member by name.
+func (r *reader) members(keep func(string) bool, lay layout, m map[string]any, cols change.Columns, stopAt int) error {
 	if err := r.beginObject(); err != nil {
 		return err
 	}
+	read := 0 // distinct members kept
 	for n, first := 0, true; ; n, first = n+1, false {
+		if stopAt > 0 && read == stopAt {
+			return r.skipRest()
+		}
+		var (
+			k    string
+			col  int
+			kept bool
+		)
 		if n < len(lay) && r.knownKey(first, &lay[n]) {
 			f := &lay[n]
-			if err := r.member(m, cols, f.name, f.col, f.kept); err != nil {
+			k, col, kept = f.name, f.col, f.kept
+		} else {
+			var ok bool
+			var err error
+			if k, ok, err = r.nextKey(first); err != nil {
 				return err
+			} else if !ok {
+				return nil
 			}
-			continue
+			col, kept = -1, keep == nil || keep(k)
+			if m == nil {
+				col = cols.Index(k)
+				kept = col >= 0
+			}
 		}
-		k, ok, err := r.nextKey(first)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return nil
-		}
-		col, kept := -1, keep == nil || keep(k)
-		if m == nil {
-			col = cols.Index(k)
-			kept = col >= 0
+		if kept && stopAt > 0 && !r.holds(m, cols, k, col) {
+			read++
 		}
 		if err := r.member(m, cols, k, col, kept); err != nil {
 			return err
 		}
 	}
+}
+
+// holds reports whether member k (column col) was read already.
+func (r *reader) holds(m map[string]any, cols change.Columns, k string, col int) bool {
+	if m == nil {
+		return cols.Filled(col)
+	}
+	_, ok := m[k]
+	return ok
 }
 
 // member reads the value of member k into m, or into column col of cols

@@ -74,6 +74,9 @@ func (c Columns) SetText(i int, s string, number bool) {
 	c.cells[i] = cell{s: s, kind: kind}
 }
 
+// Filled reports whether field i holds a value (JSON null included).
+func (c Columns) Filled(i int) bool { return c.cells[i].kind != absent }
+
 // Len is how many fields the Columns have room for; 0 for the zero Columns.
 func (c Columns) Len() int { return len(c.names) }
 
