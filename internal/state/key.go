@@ -45,10 +45,7 @@ type userKey struct {
 // hashes collide (about 2^-78 per pair).
 func keyOf(id change.Identifier) userKey {
 	k := userKey{space: spaceRecords}
-	d := xxhash.New()
-	_, _ = d.Write([]byte{byte(id.Kind)})
-	_, _ = d.WriteString(id.Value)
-	binary.BigEndian.PutUint64(k.field[:], d.Sum64())
+	binary.BigEndian.PutUint64(k.field[:], sum64("", byte(id.Kind), id.Value))
 	h := uint32(2166136261)
 	h = (h ^ uint32(id.Kind)) * 16777619
 	for i := 0; i < len(id.Value); i++ {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/cespare/xxhash/v2"
 )
 
 // The first byte of a stored record: whether it carries an intent, and
@@ -161,11 +160,7 @@ func (r Record) Fingerprints() []uint64 { return r.fps }
 
 // fingerprint of one attribute value. 0 is reserved for "none stored".
 func fingerprint(a change.Attr) uint64 {
-	d := xxhash.New()
-	_, _ = d.WriteString(a.Name)
-	_, _ = d.Write([]byte{0})
-	_, _ = d.Write(a.JSON)
-	if fp := d.Sum64(); fp != 0 {
+	if fp := sum64(a.Name, 0, a.JSON); fp != 0 {
 		return fp
 	}
 	return 1

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/attrsync/attrsync/internal/change"
-	"github.com/cespare/xxhash/v2"
 )
 
 // The row index says, for each source row, which user it named when
@@ -36,12 +35,8 @@ func RowKeyOf(topic string, key []byte) RowKey {
 	if len(key) == 0 {
 		return RowKey{}
 	}
-	d := xxhash.New()
-	_, _ = d.WriteString(topic)
-	_, _ = d.Write([]byte{0})
-	_, _ = d.Write(key)
 	k := userKey{space: spaceRows}
-	binary.BigEndian.PutUint64(k.field[:], d.Sum64())
+	binary.BigEndian.PutUint64(k.field[:], sum64(topic, 0, key))
 	// An independent hash picks the bucket, as for users.
 	h := uint32(2166136261)
 	for i := 0; i < len(topic); i++ {
