@@ -18,8 +18,9 @@ func (r *reader) skipFast() error {
 }
 
 // skipRest steps over the rest of the object being read, through its
-// closing brace, checking it as skipFast checks what it skips: for a value
-// found before the object's end, such as the source block's ts_ms.
+// closing brace, checking it as skipFast checks what it skips: for when
+// what is wanted of an object is read before its end (the source block's
+// ts_ms, the fields a sync reads of a row).
 func (r *reader) skipRest() error {
 	return r.scanOut(r.depth-1, 1)
 }
