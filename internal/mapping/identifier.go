@@ -191,7 +191,7 @@ func checkLocal(local string) string {
 		switch {
 		case c <= ' ' || c == 0x7f: // unicode.IsSpace or IsControl, for ASCII
 			return "space or control character in local part"
-		case strings.IndexByte(localSpecials, c) >= 0:
+		case localSpecial(c):
 			return fmt.Sprintf("%q not allowed in local part", rune(c))
 		}
 	}
@@ -200,6 +200,18 @@ func checkLocal(local string) string {
 
 // localSpecials are the characters a local part may not hold.
 const localSpecials = `()<>,;:\"[]`
+
+// localSpecial reports whether the ASCII byte c is one of localSpecials.
+// It is a switch rather than a search of the string because it runs for
+// each byte of every email (the search took about an eighth of reading
+// one); TestLocalSpecial keeps the two the same.
+func localSpecial(c byte) bool {
+	switch c {
+	case '(', ')', '<', '>', ',', ';', ':', '\\', '"', '[', ']':
+		return true
+	}
+	return false
+}
 
 // checkLocalRunes is checkLocal's test of each character, rune by rune.
 func checkLocalRunes(local string) string {

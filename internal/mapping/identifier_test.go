@@ -96,3 +96,13 @@ func TestIdentifiers(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalSpecial checks that localSpecial tells apart exactly the bytes
+// of localSpecials, which checkLocalRunes searches.
+func TestLocalSpecial(t *testing.T) {
+	for c := range 128 {
+		if got, want := localSpecial(byte(c)), strings.IndexByte(localSpecials, byte(c)) >= 0; got != want {
+			t.Errorf("localSpecial(%q) = %v, want %v", rune(c), got, want)
+		}
+	}
+}
