@@ -143,7 +143,7 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, sc *hints) er
 				err = r.columns(sc.afterLayout, e.afterCols)
 				break
 			}
-			e.after, err = r.object(d.keepFunc(), len(d.keep), sc.afterLayout, len(d.keep))
+			e.after, err = r.object(d.keepFunc(), len(d.keep), sc.afterLayout, true)
 		case 'n':
 			e.after, e.afterCols = nil, change.Columns{}
 			err = r.literal("null")
@@ -167,7 +167,7 @@ func (d *Decoder) envelopeMember(r *reader, k string, e *envelope, sc *hints) er
 				e.beforeCols = d.cols.Get(order)
 				err = r.columns(sc.beforeLayout, e.beforeCols)
 			} else {
-				e.beforeImage, err = r.object(d.before.keeps, len(d.before), sc.beforeLayout, len(d.before))
+				e.beforeImage, err = r.object(d.before.keeps, len(d.before), sc.beforeLayout, true)
 			}
 			e.before = span{start: start, end: r.i}
 		case 'n':
@@ -232,7 +232,7 @@ func (d *Decoder) fromEnvelope(s string, e *envelope, sc hints) (change.Row, err
 		row.Op = change.OpDelete
 		if e.before.present() {
 			br := reader{s: s, i: e.before.start}
-			row.Fields, err = br.object(d.keepFunc(), len(d.keep), sc.deletedLayout, len(d.keep))
+			row.Fields, err = br.object(d.keepFunc(), len(d.keep), sc.deletedLayout, true)
 			row.LogicalTypes = sc.before
 		}
 	case "t":

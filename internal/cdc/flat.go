@@ -248,7 +248,7 @@ func (d *Decoder) plain(r *reader) (change.Row, error) {
 	default:
 		return change.Row{}, notObject(r)
 	}
-	fields, err := r.object(d.keepFunc(), len(d.keep), nil, 0)
+	fields, err := r.object(d.keepFunc(), len(d.keep), nil, false)
 	if err != nil {
 		return change.Row{}, err
 	}

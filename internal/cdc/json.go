@@ -144,7 +144,7 @@ func (r *reader) nextKey(first bool) (string, bool, error) {
 func (r *reader) value() (any, error) {
 	switch c := r.peek(); c {
 	case '{':
-		return r.object(nil, 0, nil, 0)
+		return r.object(nil, 0, nil, false)
 	case '[':
 		return r.array()
 	case '"':
@@ -169,11 +169,15 @@ func (r *reader) value() (any, error) {
 // how many members are expected (0: unknown): a map made to size is never
 // grown and rehashed member by member, which a row of more than eight
 // fields otherwise is. lay, which may be nil, is the layout the object's
-// schema gives it; it must keep what keep keeps. stopAt, when not 0, is
-// how many distinct members keep keeps: once they are read, the rest of
-// the object is stepped over for structure only (skipRest).
-func (r *reader) object(keep func(string) bool, size int, lay layout, stopAt int) (map[string]any, error) {
+// schema gives it; it must keep what keep keeps. With stop, size is how
+// many distinct members keep keeps, and once they are read the rest of the
+// object is stepped over for structure only (skipRest).
+func (r *reader) object(keep func(string) bool, size int, lay layout, stop bool) (map[string]any, error) {
 	m := make(map[string]any, size)
+	stopAt := 0
+	if stop {
+		stopAt = size
+	}
 	if err := r.members(keep, lay, m, change.Columns{}, stopAt); err != nil {
 		return nil, err
 	}
@@ -188,8 +192,9 @@ func (r *reader) columns(lay layout, cols change.Columns) error {
 }
 
 // members reads the members of an object into m or, when m is nil, into
-// cols, which then decides what is kept; keep, lay and stopAt are as for
-// object. A row's unread columns usually come last, and a before image
+// cols, which then decides what is kept; keep and lay are as for object.
+// Once stopAt distinct members are kept (never when 0), the rest is
+// stepped over. A row's unread columns usually come last, and a before image
 // read for its email holds a whole row besides: stepping over the rest
 // at once costs a fraction of skipping each member by name.
 func (r *reader) members(keep func(string) bool, lay layout, m map[string]any, cols change.Columns, stopAt int) error {
@@ -212,9 +217,11 @@ func (r *reader) members(keep func(string) bool, lay layout, m map[string]any, c
 		} else {
 			var ok bool
 			var err error
-			if k, ok, err = r.nextKey(first); err != nil {
+			k, ok, err = r.nextKey(first)
+			if err != nil {
 				return err
-			} else if !ok {
+			}
+			if !ok {
 				return nil
 			}
 			col, kept = -1, keep == nil || keep(k)
@@ -223,7 +230,7 @@ func (r *reader) members(keep func(string) bool, lay layout, m map[string]any, c
 				kept = col >= 0
 			}
 		}
-		if kept && stopAt > 0 && !r.holds(m, cols, k, col) {
+		if kept && stopAt > 0 && !holds(m, cols, k, col) {
 			read++
 		}
 		if err := r.member(m, cols, k, col, kept); err != nil {
@@ -233,7 +240,7 @@ func (r *reader) members(keep func(string) bool, lay layout, m map[string]any, c
 }
 
 // holds reports whether member k (column col) was read already.
-func (r *reader) holds(m map[string]any, cols change.Columns, k string, col int) bool {
+func holds(m map[string]any, cols change.Columns, k string, col int) bool {
 	if m == nil {
 		return cols.Filled(col)
 	}
