@@ -9,8 +9,9 @@ const joinedLimit = 128
 // sum64 is the xxhash of a, then sep, then b: what a Digest fed the three
 // in turn gives, so fingerprints and keys stored by earlier versions still
 // match. Short inputs, which fingerprints and keys nearly always are, are
-// joined on the stack and hashed in one call, in half the time a Digest's
-// buffering of each piece takes.
+// joined on the stack and hashed in one call, skipping a Digest's
+// buffering of each piece (a fifth fewer instructions for the diff of an
+// unchanged event, BenchmarkChanged).
 func sum64[B ~string | ~[]byte](a string, sep byte, b B) uint64 {
 	if len(a)+1+len(b) > joinedLimit {
 		d := xxhash.New()

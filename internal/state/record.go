@@ -324,7 +324,7 @@ func decodeIntent(b []byte, withOwner bool) (intent, []byte, error) {
 }
 
 // slots reads the stored fingerprints of a layout with len(fps) attributes
-// into fps; those not stored are 0.
+// into fps, which comes zeroed: those not stored stay 0.
 func slots(fps []uint64, rest []byte) error {
 	n := len(fps)
 	bm := (n + 7) / 8
@@ -334,7 +334,6 @@ func slots(fps []uint64, rest []byte) error {
 	bitmap, data := rest[:bm], rest[bm:]
 	for i := range n {
 		if bitmap[i/8]&(1<<(i%8)) == 0 {
-			fps[i] = 0
 			continue
 		}
 		if len(data) < 8 {
