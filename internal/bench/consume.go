@@ -26,17 +26,16 @@ func (s span) perSecond() float64 {
 	return float64(s.events) / s.elapsed.Seconds()
 }
 
-// cpuPerEvent is the CPU time an event took in this process and in
-// redis-server: on two cores shared with the broker, the rate follows the
-// CPU each event costs, and CPU time moves less between runs than rates do.
-func (s span) cpuPerEvent() (proc, redis time.Duration) {
+// microsPerEvent is the CPU time an event took, in microseconds, in this
+// process and in redis-server: on two cores shared with the broker, the
+// rate follows the CPU each event costs, and CPU time moves less between
+// runs than rates do.
+func (s span) microsPerEvent() (proc, redis float64) {
 	if s.events <= 0 {
 		return 0, 0
 	}
-	per := func(cores float64) time.Duration {
-		return time.Duration(cores * float64(s.elapsed) / float64(s.events))
-	}
-	return per(s.procCores), per(s.redisCores)
+	per := s.elapsed.Seconds() * 1e6 / float64(s.events)
+	return s.procCores * per, s.redisCores * per
 }
 
 // newReader is a partition reader configured as internal/kafka.Fetch
@@ -107,6 +106,3 @@ func bareConsume(ctx context.Context, cpu cpuMeter, brokers []string, topic stri
 	res.procCores, res.redisCores = cores(cpu0, cpu.sample(ctx))
 	return res, nil
 }
-
-// micros is d in microseconds, with its fraction.
-func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -158,7 +158,6 @@ func decodeFormats(ctx context.Context, seed uint64, perRound int) (map[string]f
 					return nil, fmt.Errorf("%s: map: %w", s.format, err)
 				}
 				s.dec.Recycle(row) // as the pipeline does
-
 				pos.Offset++
 			}
 			if err := ctx.Err(); err != nil {

@@ -47,15 +47,15 @@ func (r *runner) diff(rate float64) {
 	}
 	r.barePeak = max(r.barePeak, d.bareRSS)
 	pipe, bare := d.pipe.perSecond(), d.bare.perSecond()
-	pipeCPU, redisCPU := d.pipe.cpuPerEvent()
-	bareCPU, _ := d.bare.cpuPerEvent()
+	pipeCPU, redisCPU := d.pipe.microsPerEvent()
+	bareCPU, _ := d.bare.microsPerEvent()
 	r.set(Row{
 		Metric: metric, Value: fmt.Sprintf("%s events/s", thousands(int64(pipe))),
 		Baseline: fmt.Sprintf("%s events/s bare kafka-go", thousands(int64(bare))),
 		Versus:   fmt.Sprintf("%.2f×", pipe/bare),
 		Notes: fmt.Sprintf("%s users sent in %d requests; cores busy: pipeline run %.1f + Redis %.1f, bare %.1f; CPU an event: %.1f + %.1f µs, bare %.1f µs",
 			thousands(d.accepted), d.requests, d.pipe.procCores, d.pipe.redisCores, d.bare.procCores,
-			micros(pipeCPU), micros(redisCPU), micros(bareCPU)),
+			pipeCPU, redisCPU, bareCPU),
 	})
 }
 
