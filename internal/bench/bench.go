@@ -59,7 +59,7 @@ const memoryBudget = 128
 
 // Metrics lists every metric the table has, in order.
 func Metrics() []string {
-	return []string{MetricDiff0, MetricDiff10, MetricDiff100, MetricDecodeAvro, MetricDecodeProtobuf, MetricMemory,
+	return []string{MetricDiff0, MetricDecodeOnly, MetricDiff10, MetricDiff100, MetricDecodeAvro, MetricDecodeProtobuf, MetricMemory,
 		MetricWrite1, MetricWrite3, MetricUpdateUnprimed, MetricUpdatePrimed, MetricDelayP50, MetricDelayP99, MetricPeakRSS,
 		MetricRunRSS, MetricRunRSS5, MetricRunRSSRatio}
 }

@@ -49,7 +49,7 @@ func TestDiffOnly(t *testing.T) {
 	for range max(rounds, 1) {
 		for _, rate := range rates {
 			r.diff(rate)
-			for _, m := range []string{MetricDiff0, MetricDiff10, MetricDiff100} {
+			for _, m := range []string{MetricDiff0, MetricDecodeOnly, MetricDiff10, MetricDiff100} {
 				if row, ok := r.rows[m]; ok {
 					t.Logf("%s: %s | %s | %s | %s", m, row.Value, row.Baseline, row.Versus, row.Notes)
 					delete(r.rows, m)

@@ -16,6 +16,7 @@ import (
 type diffResult struct {
 	changeRate         float64
 	pipe, bare         span
+	floor              span  // fetch, decode and map only; at 0 % change alone
 	pipeRSS, bareRSS   int64 // KiB, peak during each phase
 	accepted, requests int64
 }
@@ -62,6 +63,12 @@ func diffPath(ctx context.Context, e *env, g *generator, opts Options, rss *rssT
 	}.config()
 	if err != nil {
 		return res, err
+	}
+	if changeRate == 0 {
+		// Decoding is the same at any change rate: one floor will do.
+		if res.floor, err = decodeOnly(ctx, e.cpu(), cfg, topic, ends); err != nil {
+			return res, err
+		}
 	}
 	res.pipeRSS, err = rss.phase(func() error {
 		stop, err := startProfile(opts.CPUProfile, fmt.Sprintf("diff%d", pct))

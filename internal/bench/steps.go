@@ -57,6 +57,17 @@ func (r *runner) diff(rate float64) {
 			thousands(d.accepted), d.requests, d.pipe.procCores, d.pipe.redisCores, d.bare.procCores,
 			pipeCPU, redisCPU, bareCPU),
 	})
+	if d.floor.events > 0 {
+		floor := d.floor.perSecond()
+		floorCPU, _ := d.floor.microsPerEvent()
+		r.set(Row{
+			Metric: MetricDecodeOnly, Value: fmt.Sprintf("%s events/s", thousands(int64(floor))),
+			Baseline: fmt.Sprintf("%s events/s bare kafka-go", thousands(int64(bare))),
+			Versus:   fmt.Sprintf("%.2f×", floor/bare),
+			Notes: fmt.Sprintf("attrsync's fetching, then each message decoded, mapped and finished: no diff, no Redis; cores busy %.1f; CPU an event %.1f µs, bare %.1f µs; the diff path ran at %.2f× of this",
+				d.floor.procCores, floorCPU, bareCPU, pipe/floor),
+		})
+	}
 }
 
 func (r *runner) write(instances int, metric string) {
