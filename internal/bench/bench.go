@@ -75,6 +75,7 @@ func Run(ctx context.Context, opts Options, log io.Writer) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.brokerPID = opts.BrokerPID
 	defer e.close()
 	r := &runner{ctx: ctx, e: e, opts: opts, log: log, g: newGenerator(opts.Users, opts.Seed), rows: map[string]Row{}}
 	r.table.Title = fmt.Sprintf("attrsync bench: %s users, %s events per diff scenario, %d partitions, %d attributes, %s",

@@ -13,9 +13,9 @@ import (
 type span struct {
 	events  int64
 	elapsed time.Duration
-	// procCores and redisCores are the cores this process and
-	// redis-server kept busy on average meanwhile.
-	procCores, redisCores float64
+	// busy is the cores this process, redis-server and the broker kept
+	// busy on average meanwhile.
+	busy usage
 }
 
 // perSecond is the event rate of the span.
@@ -27,15 +27,14 @@ func (s span) perSecond() float64 {
 }
 
 // microsPerEvent is the CPU time an event took, in microseconds, in this
-// process and in redis-server: on two cores shared with the broker, the
-// rate follows the CPU each event costs, and CPU time moves less between
-// runs than rates do.
-func (s span) microsPerEvent() (proc, redis float64) {
+// process, in redis-server and in the broker: on two cores shared by all
+// three, the rate follows the CPU each event costs, and CPU time moves less
+// between runs than rates do.
+func (s span) microsPerEvent() usage {
 	if s.events <= 0 {
-		return 0, 0
+		return usage{}
 	}
-	per := s.elapsed.Seconds() * 1e6 / float64(s.events)
-	return s.procCores * per, s.redisCores * per
+	return s.busy.scaled(s.elapsed.Seconds() * 1e6 / float64(s.events))
 }
 
 // newReader is a partition reader configured as internal/kafka.Fetch
@@ -103,6 +102,6 @@ func bareConsume(ctx context.Context, cpu cpuMeter, brokers []string, topic stri
 		return span{}, err
 	}
 	res := span{events: total, elapsed: last.Sub(first)}
-	res.procCores, res.redisCores = cores(cpu0, cpu.sample(ctx))
+	res.busy = cores(cpu0, cpu.sample(ctx))
 	return res, nil
 }

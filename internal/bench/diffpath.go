@@ -140,6 +140,6 @@ func timeToEnd(ctx context.Context, cpu cpuMeter, stats func() pipeline.Snapshot
 		return span{}, fmt.Errorf("pipeline dead-lettered %d events %v; %s", st.DeadLettered, st.DeadLetteredBy, progress(st))
 	}
 	res := span{events: events, elapsed: last.Sub(first)}
-	res.procCores, res.redisCores = cores(cpu0, cpu.sample(ctx))
+	res.busy = cores(cpu0, cpu.sample(ctx))
 	return res, nil
 }

@@ -23,10 +23,12 @@ import (
 type env struct {
 	kafka   *kfake.Cluster // nil on a real broker
 	brokers []string
-	admin   *kafkago.Client
-	redis   *redisserver.Server
-	rdb     *redis.Client // the bench's own connection, for INFO and cleanup
-	dir     string
+	// brokerPID is the real broker's process, when known (Options.BrokerPID).
+	brokerPID int
+	admin     *kafkago.Client
+	redis     *redisserver.Server
+	rdb       *redis.Client // the bench's own connection, for INFO and cleanup
+	dir       string
 }
 
 func startEnv(brokers []string) (_ *env, err error) {
@@ -92,7 +94,7 @@ func (e *env) brokerName() string {
 }
 
 // cpu measures CPU use of this process and of the env's redis-server.
-func (e *env) cpu() cpuMeter { return cpuMeter{rdb: e.rdb} }
+func (e *env) cpu() cpuMeter { return cpuMeter{rdb: e.rdb, brokerPID: e.brokerPID} }
 
 // createTopic makes a topic for one scenario; every scenario has its own so
 // that a fresh consumer group reads exactly the events of that scenario. It

@@ -63,7 +63,7 @@ func decodeOnly(ctx context.Context, cpu cpuMeter, cfg *config.Config, topic str
 		return span{}, fmt.Errorf("decode only: %w", err)
 	}
 	res := span{events: h.handled.Load(), elapsed: last.Sub(time.Unix(0, h.first.Load()))}
-	res.procCores, res.redisCores = cores(cpu0, cpu.sample(ctx))
+	res.busy = cores(cpu0, cpu.sample(ctx))
 	return res, nil
 }
 

@@ -31,6 +31,9 @@ type Options struct {
 	// to run against instead of the in-process kfake (`make bench
 	// BROKER=real`).
 	Brokers []string
+	// BrokerPID is the real broker's process ID, when known: its CPU time
+	// then shows in the diff rows' notes beside this process's and Redis's.
+	BrokerPID int
 	// CPUProfile, when set, is the path prefix of CPU profiles of the
 	// diff-path pipeline runs (<prefix>.diff0.pprof and so on), which leave
 	// out producing, warm-up and the baseline.

@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,13 +17,16 @@ import (
 func benchEnv(t *testing.T) *env {
 	t.Helper()
 	var brokers []string
+	var pid int
 	if os.Getenv("BENCH_BROKER") == "real" {
 		brokers = strings.Split(os.Getenv("ATTRSYNC_KAFKA_BROKERS"), ",")
+		pid = ReadPID(filepath.Join(os.Getenv("ATTRSYNC_KAFKA_DIR"), "pid"))
 	}
 	e, err := startEnv(brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.brokerPID = pid
 	t.Cleanup(e.close)
 	return e
 }

@@ -47,25 +47,22 @@ func (r *runner) diff(rate float64) {
 	}
 	r.barePeak = max(r.barePeak, d.bareRSS)
 	pipe, bare := d.pipe.perSecond(), d.bare.perSecond()
-	pipeCPU, redisCPU := d.pipe.microsPerEvent()
-	bareCPU, _ := d.bare.microsPerEvent()
+	pipeCPU, bareCPU := d.pipe.microsPerEvent(), d.bare.microsPerEvent()
 	r.set(Row{
 		Metric: metric, Value: fmt.Sprintf("%s events/s", thousands(int64(pipe))),
 		Baseline: fmt.Sprintf("%s events/s bare kafka-go", thousands(int64(bare))),
 		Versus:   fmt.Sprintf("%.2f×", pipe/bare),
-		Notes: fmt.Sprintf("%s users sent in %d requests; cores busy: pipeline run %.1f + Redis %.1f, bare %.1f; CPU an event: %.1f + %.1f µs, bare %.1f µs",
-			thousands(d.accepted), d.requests, d.pipe.procCores, d.pipe.redisCores, d.bare.procCores,
-			pipeCPU, redisCPU, bareCPU),
+		Notes: fmt.Sprintf("%s users sent in %d requests; cores busy: pipeline run %s, bare %s; CPU an event: %s µs, bare %s µs",
+			thousands(d.accepted), d.requests, d.pipe.busy.sum(true), d.bare.busy.sum(false), pipeCPU.sum(true), bareCPU.sum(false)),
 	})
 	if d.floor.events > 0 {
 		floor := d.floor.perSecond()
-		floorCPU, _ := d.floor.microsPerEvent()
 		r.set(Row{
 			Metric: MetricDecodeOnly, Value: fmt.Sprintf("%s events/s", thousands(int64(floor))),
 			Baseline: fmt.Sprintf("%s events/s bare kafka-go", thousands(int64(bare))),
 			Versus:   fmt.Sprintf("%.2f×", floor/bare),
-			Notes: fmt.Sprintf("attrsync's fetching, then each message decoded, mapped and finished: no diff, no Redis; cores busy %.1f; CPU an event %.1f µs, bare %.1f µs; the diff path ran at %.2f× of this",
-				d.floor.procCores, floorCPU, bareCPU, pipe/floor),
+			Notes: fmt.Sprintf("attrsync's fetching, then each message decoded, mapped and finished: no diff, no Redis; cores busy %s; CPU an event %s µs, bare %s µs; the diff path ran at %.2f× of this",
+				d.floor.busy.sum(false), d.floor.microsPerEvent().sum(false), bareCPU.sum(false), pipe/floor),
 		})
 	}
 }

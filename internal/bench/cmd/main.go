@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"github.com/attrsync/attrsync/internal/bench"
@@ -51,6 +52,11 @@ func main() {
 			os.Exit(2)
 		}
 		opts.Brokers = strings.Split(addrs, ",")
+		// kafka.sh (as make bench BROKER=real runs it) names its instance
+		// directory, where the broker's pid file is.
+		if dir := os.Getenv("ATTRSYNC_KAFKA_DIR"); dir != "" {
+			opts.BrokerPID = bench.ReadPID(filepath.Join(dir, "pid"))
+		}
 	default:
 		fmt.Fprintf(os.Stderr, "bench: -broker %q: want kfake or real\n", *broker)
 		os.Exit(2)
