@@ -35,6 +35,9 @@ func TestBrokerRestartMidStream(t *testing.T) {
 	if out, err := restart.CombinedOutput(); err != nil {
 		t.Fatalf("%s restart: %v\n%s", control, err, out)
 	}
+	// The restarted broker accepts connections before it has elected its
+	// partitions' leaders again, and a write before that is refused.
+	e.Kafka.WaitForLeaders(e.Topic, parts)
 	e.Kafka.Produce(e.Topic, h.Msgs[half:]...)
 
 	testenv.WaitFor(t, 120*time.Second, "the group to commit every end offset after the restart", func() bool { return e.caughtUp(parts) })

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -170,33 +171,51 @@ func (k *Kafka) CreateTopic(topic string, partitions int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	client := &kafkago.Client{Addr: kafkago.TCP(k.Brokers...)}
-	res, err := client.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-		Topic: topic, NumPartitions: partitions, ReplicationFactor: 1,
-	}}})
-	if err == nil {
-		err = res.Errors[topic]
-	}
-	if err != nil {
-		k.t.Fatalf("create topic %s: %v", topic, err)
-	}
+	// Retried: a connection pooled before a broker restart (an earlier
+	// test's) fails its first request. A retry after a request that did
+	// create the topic finds it there.
+	tried := false
+	k.retry(ctx, "create topic "+topic, func() error {
+		res, err := client.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
+			Topic: topic, NumPartitions: partitions, ReplicationFactor: 1,
+		}}})
+		if err == nil {
+			err = res.Errors[topic]
+		}
+		if tried && errors.Is(err, kafkago.TopicAlreadyExists) {
+			err = nil
+		}
+		tried = true
+		return err
+	})
 	k.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, _ = client.DeleteTopics(ctx, &kafkago.DeleteTopicsRequest{Topics: []string{topic}})
 	})
-	// A new topic's partitions get leaders asynchronously; produce only
-	// once every partition has one.
-	for {
+	k.WaitForLeaders(topic, partitions)
+}
+
+// WaitForLeaders returns once every partition of topic has a leader, as a
+// new topic's get them asynchronously and a restarted broker elects them
+// again after it accepts connections; produce only then.
+func (k *Kafka) WaitForLeaders(topic string, partitions int) {
+	k.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafkago.Client{Addr: kafkago.TCP(k.Brokers...)}
+	k.retry(ctx, "topic "+topic+": every partition has a leader", func() error {
 		meta, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
-		if err == nil && len(meta.Topics) == 1 && len(meta.Topics[0].Partitions) == partitions && leadersKnown(meta.Topics[0]) {
-			return
+		switch {
+		case err != nil:
+			return err
+		case len(meta.Topics) != 1 || len(meta.Topics[0].Partitions) != partitions:
+			return fmt.Errorf("metadata lists %d topics, want 1 with %d partitions", len(meta.Topics), partitions)
+		case !leadersKnown(meta.Topics[0]):
+			return errors.New("a partition has no leader")
 		}
-		select {
-		case <-ctx.Done():
-			k.t.Fatalf("topic %s: partitions have no leader after 30s", topic)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+		return nil
+	})
 }
 
 func leadersKnown(t kafkago.Topic) bool {
