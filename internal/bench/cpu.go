@@ -62,9 +62,9 @@ func (u usage) scaled(f float64) usage {
 	return usage{process: u.process * f, redis: u.redis * f, broker: u.broker * f}
 }
 
-// sum is u's parts as "process + Redis + broker", leaving out Redis when
-// withRedis is false and the broker when its process was not measured.
-func (u usage) sum(withRedis bool) string {
+// format writes u's parts as "process + Redis r + broker b", leaving out
+// Redis when withRedis is false and the broker when it was not measured.
+func (u usage) format(withRedis bool) string {
 	s := strconv.FormatFloat(u.process, 'f', 1, 64)
 	if withRedis {
 		s += " + Redis " + strconv.FormatFloat(u.redis, 'f', 1, 64)

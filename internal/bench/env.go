@@ -93,7 +93,8 @@ func (e *env) brokerName() string {
 	return "real Kafka broker at " + strings.Join(e.brokers, ",")
 }
 
-// cpu measures CPU use of this process and of the env's redis-server.
+// cpu measures CPU use of this process, of the env's redis-server and, when
+// its process is known, of the real broker.
 func (e *env) cpu() cpuMeter { return cpuMeter{rdb: e.rdb, brokerPID: e.brokerPID} }
 
 // createTopic makes a topic for one scenario; every scenario has its own so

@@ -53,7 +53,7 @@ func (r *runner) diff(rate float64) {
 		Baseline: fmt.Sprintf("%s events/s bare kafka-go", thousands(int64(bare))),
 		Versus:   fmt.Sprintf("%.2f×", pipe/bare),
 		Notes: fmt.Sprintf("%s users sent in %d requests; cores busy: pipeline run %s, bare %s; CPU an event: %s µs, bare %s µs",
-			thousands(d.accepted), d.requests, d.pipe.busy.sum(true), d.bare.busy.sum(false), pipeCPU.sum(true), bareCPU.sum(false)),
+			thousands(d.accepted), d.requests, d.pipe.busy.format(true), d.bare.busy.format(false), pipeCPU.format(true), bareCPU.format(false)),
 	})
 	if d.floor.events > 0 {
 		floor := d.floor.perSecond()
@@ -62,7 +62,7 @@ func (r *runner) diff(rate float64) {
 			Baseline: fmt.Sprintf("%s events/s bare kafka-go", thousands(int64(bare))),
 			Versus:   fmt.Sprintf("%.2f×", floor/bare),
 			Notes: fmt.Sprintf("attrsync's fetching, then each message decoded, mapped and finished: no diff, no Redis; cores busy %s; CPU an event %s µs, bare %s µs; the diff path ran at %.2f× of this",
-				d.floor.busy.sum(false), d.floor.microsPerEvent().sum(false), bareCPU.sum(false), pipe/floor),
+				d.floor.busy.format(false), d.floor.microsPerEvent().format(false), bareCPU.format(false), pipe/floor),
 		})
 	}
 }
