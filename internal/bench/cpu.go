@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -113,10 +114,14 @@ func processCPU(pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / clockTicks
 }
 
-// ReadPID reads the process ID a pid file holds (deploy/local/kafka/kafka.sh
-// writes its broker's); 0 when there is none.
-func ReadPID(path string) int {
-	b, err := os.ReadFile(path)
+// BrokerPID is the process ID of the broker deploy/local/kafka/kafka.sh
+// runs from instanceDir (its ATTRSYNC_KAFKA_DIR, where it writes a pid
+// file); 0 when there is none.
+func BrokerPID(instanceDir string) int {
+	if instanceDir == "" {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(instanceDir, "pid"))
 	if err != nil {
 		return 0
 	}

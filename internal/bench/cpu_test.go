@@ -30,26 +30,28 @@ func TestProcessCPUMatchesRusage(t *testing.T) {
 	}
 }
 
-func TestReadPID(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+// TestBrokerPID reads kafka.sh's pid file from its instance directory,
+// and gives 0 (broker not measured) for anything else.
+func TestBrokerPID(t *testing.T) {
+	pidIn := func(content string) string {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		return p
+		return dir
 	}
 	for _, c := range []struct {
-		path string
-		want int
+		name, dir string
+		want      int
 	}{
-		{write("ok", "26058\n"), 26058},
-		{write("garbage", "java\n"), 0},
-		{write("negative", "-1"), 0},
-		{filepath.Join(dir, "missing"), 0},
+		{"pid file", pidIn("26058\n"), 26058},
+		{"not a number", pidIn("java\n"), 0},
+		{"negative", pidIn("-1"), 0},
+		{"no pid file", t.TempDir(), 0},
+		{"no directory named", "", 0},
 	} {
-		if got := ReadPID(c.path); got != c.want {
-			t.Errorf("ReadPID(%s) = %d, want %d", filepath.Base(c.path), got, c.want)
+		if got := BrokerPID(c.dir); got != c.want {
+			t.Errorf("%s: BrokerPID = %d, want %d", c.name, got, c.want)
 		}
 	}
 }

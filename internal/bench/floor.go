@@ -75,10 +75,11 @@ type mapOnly struct {
 	decoders map[int]*cdc.Decoder // by partition; read-only once reading starts
 	f        kafka.Finisher
 
-	first    atomic.Int64 // UnixNano of the first message; 0 before it
-	handled  atomic.Int64
-	failed   atomic.Int64
-	mu       sync.Mutex
+	first   atomic.Int64 // UnixNano of the first message; 0 before it
+	handled atomic.Int64
+
+	mu       sync.Mutex // guards the two below; taken only on a failure
+	failed   int
 	firstErr error
 }
 
@@ -92,9 +93,11 @@ func (h *mapOnly) Handle(_ context.Context, m change.Message) bool {
 		_, err = h.mapper.Map(row, m.Pos)
 		dec.Recycle(row)
 	}
-	if err != nil && h.failed.Add(1) == 1 {
+	if err != nil {
 		h.mu.Lock()
-		h.firstErr = fmt.Errorf("%s/%d@%d: %w", m.Pos.Topic, m.Pos.Partition, m.Pos.Offset, err)
+		if h.failed++; h.firstErr == nil {
+			h.firstErr = fmt.Errorf("%s/%d@%d: %w", m.Pos.Topic, m.Pos.Partition, m.Pos.Offset, err)
+		}
 		h.mu.Unlock()
 	}
 	h.handled.Add(1)
@@ -109,11 +112,10 @@ func (h *mapOnly) Drain(context.Context) {}
 // generated events all should, so a failure means the row measured
 // something else.
 func (h *mapOnly) err() error {
-	n := h.failed.Load()
-	if n == 0 {
-		return nil
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return fmt.Errorf("%d messages failed to decode or map, the first %w", n, h.firstErr)
+	if h.failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d messages failed to decode or map, the first %w", h.failed, h.firstErr)
 }

@@ -5,7 +5,6 @@ package bench
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +19,7 @@ func benchEnv(t *testing.T) *env {
 	var pid int
 	if os.Getenv("BENCH_BROKER") == "real" {
 		brokers = strings.Split(os.Getenv("ATTRSYNC_KAFKA_BROKERS"), ",")
-		pid = ReadPID(filepath.Join(os.Getenv("ATTRSYNC_KAFKA_DIR"), "pid"))
+		pid = BrokerPID(os.Getenv("ATTRSYNC_KAFKA_DIR"))
 	}
 	e, err := startEnv(brokers)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 // TestAttributesInAnyOrder checks that what is accepted and what changed
 // are told apart per attribute whatever order a change lists them in and
 // whichever are missing: attributes usually come in the mapping's order,
-// and the store looks there first.
+// but Changed must not depend on it.
 func TestAttributesInAnyOrder(t *testing.T) {
 	s := state.NewInMemory("order", []string{"a", "b", "c", "d"})
 	pos := change.Position{Topic: "t", Offset: 1}

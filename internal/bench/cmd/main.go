@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 
 	"github.com/attrsync/attrsync/internal/bench"
@@ -54,9 +53,7 @@ func main() {
 		opts.Brokers = strings.Split(addrs, ",")
 		// kafka.sh (as make bench BROKER=real runs it) names its instance
 		// directory, where the broker's pid file is.
-		if dir := os.Getenv("ATTRSYNC_KAFKA_DIR"); dir != "" {
-			opts.BrokerPID = bench.ReadPID(filepath.Join(dir, "pid"))
-		}
+		opts.BrokerPID = bench.BrokerPID(os.Getenv("ATTRSYNC_KAFKA_DIR"))
 	default:
 		fmt.Fprintf(os.Stderr, "bench: -broker %q: want kfake or real\n", *broker)
 		os.Exit(2)
